@@ -1,0 +1,37 @@
+# Starling: `make run` starts an instance, `make test` runs every check. Both install what they need.
+VENV    := .venv
+PYTHON  := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: run test lint fmt bench install clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+install: $(STAMP)
+
+# Local development: plain http on 127.0.0.1:8000 unless the environment says otherwise.
+run: $(STAMP)
+	STARLING_INSTANCE_HTTPS=$${STARLING_INSTANCE_HTTPS:-false} $(VENV)/bin/starling run
+
+test: lint
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(STAMP)
+	$(PYTHON) -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

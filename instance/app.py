@@ -1,0 +1,57 @@
+"""The Quart application factory: blueprints, lifecycle, error handlers."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from quart import Quart
+from quart_schema import QuartSchema
+
+from instance import lifecycle
+from instance.config import Settings, get_settings
+from services.backends import Backends
+from web.api import register_api
+from web.cors import register_cors
+from web.errors import register_error_handlers
+from web.ratelimit import register_rate_limits
+from web.ui import ui
+from web.wellknown import wellknown
+
+WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
+VERSION = "0.1.0"
+MASTODON_VERSION = f"4.2.0 (compatible; Starling {VERSION})"
+
+
+def create_app(settings: Settings | None = None, backends: Backends | None = None) -> Quart:
+    """A configured app. Given ``backends``, the caller owns the connections (tests do this)."""
+    settings = settings or get_settings()
+    app = Quart(__name__, root_path=str(WEB_ROOT))
+    app.config.update(
+        STARLING_SETTINGS=settings,
+        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        QUART_SCHEMA_CONVERSION_PREFERENCE="pydantic",
+    )
+    QuartSchema(app, info={"title": "Starling client API", "version": VERSION})
+    register_cors(app)
+    register_rate_limits(app)
+    register_error_handlers(app)
+    register_api(app)
+    app.register_blueprint(wellknown)
+    app.register_blueprint(ui)
+
+    if backends is not None:
+        app.extensions["starling"] = backends
+    else:
+
+        @app.before_serving
+        async def open_backends() -> None:
+            app.extensions["starling"] = await lifecycle.open_backends(settings)
+
+        @app.after_serving
+        async def close_backends() -> None:
+            await lifecycle.close_backends(app.extensions.pop("starling"))
+
+    logging.getLogger(__name__).debug("app created for %s", settings.instance.domain)
+    return app

@@ -1,0 +1,175 @@
+"""Settings: config.toml overlaid with ``STARLING_<SECTION>_<KEY>`` environment variables.
+
+Loaded once into a frozen object. No other module reads the environment or the file: they
+receive a ``Settings`` (or call :func:`get_settings`, which loads it the first time).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "STARLING_"
+CONFIG_ENV = "STARLING_CONFIG"
+DEFAULT_CONFIG_FILE = Path(__file__).resolve().parent.parent / "config.toml"
+
+# Where we look for Postgres and Redis when no URL is configured.
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/starling"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class ConfigError(Exception):
+    """An invalid setting: the message is one line naming the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class InstanceSettings(_Section):
+    domain: str = Field("localhost", min_length=1, pattern=r"^[A-Za-z0-9.\-]+(:\d{1,5})?$")
+    name: str = Field("Starling", min_length=1, max_length=100)
+    https: bool = True
+    description: str = "A small, fast, federated microblogging server."
+    contact_email: str = ""
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+
+
+class DatabaseSettings(_Section):
+    # Empty means "not configured": use DEFAULT_DATABASE_URL if it answers, else embedded.
+    url: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_only(cls, value: str) -> str:
+        if value and not value.startswith(("postgres://", "postgresql://")):
+            raise ValueError("must be a postgres:// URL")
+        return value
+
+
+class RedisSettings(_Section):
+    url: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _redis_only(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+
+class StorageSettings(_Section):
+    data_dir: Path = Path("var")
+
+
+class TimelineSettings(_Section):
+    fanout_max_followers: int = Field(1000, ge=0)
+
+
+class FederationSettings(_Section):
+    allow_http: bool = False
+    allowed_private_networks: tuple[str, ...] = ()
+
+    @field_validator("allowed_private_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("allowed_private_networks")
+    @classmethod
+    def _valid_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{network!r} is not a network ({exc})") from None
+        return value
+
+
+class Settings(_Section):
+    instance: InstanceSettings = InstanceSettings()
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    storage: StorageSettings = StorageSettings()
+    timeline: TimelineSettings = TimelineSettings()
+    federation: FederationSettings = FederationSettings()
+
+    @property
+    def base_url(self) -> str:
+        """Our own origin, e.g. ``https://example.social`` or ``http://127.0.0.1:8000``."""
+        scheme = "https" if self.instance.https else "http"
+        return f"{scheme}://{self.instance.domain}"
+
+    def with_urls(self, database_url: str, redis_url: str) -> Settings:
+        """A copy pointing at the services actually in use (found or embedded)."""
+        return self.model_copy(
+            update={
+                "database": DatabaseSettings(url=database_url),
+                "redis": RedisSettings(url=redis_url),
+            }
+        )
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    overrides: dict[str, dict[str, str]] = {}
+    sections = Settings.model_fields
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        rest = name[len(ENV_PREFIX) :].lower()
+        section = next((s for s in sections if rest.startswith(s + "_")), None)
+        if section is None:
+            raise ConfigError(f"unknown setting {name}: no section {rest.split('_')[0]!r}")
+        overrides.setdefault(section, {})[rest[len(section) + 1 :]] = value
+    return overrides
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = [str(part) for part in error["loc"]]
+    key = ".".join(loc)
+    env_name = ENV_PREFIX + "_".join(loc[:2]).upper()
+    if error["type"] == "extra_forbidden":
+        return f"unknown setting {key} ({env_name})"
+    return f"invalid setting {key} ({env_name}): {error['msg']}"
+
+
+def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the config file (``STARLING_CONFIG`` or ./config.toml) and apply env overrides."""
+    env = os.environ if env is None else env
+    path = Path(path or env.get(CONFIG_ENV) or DEFAULT_CONFIG_FILE)
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    elif CONFIG_ENV in env:
+        raise ConfigError(f"{CONFIG_ENV}={path}: no such file")
+    for section, values in _env_overrides(env).items():
+        current = data.get(section)
+        data[section] = {**(current if isinstance(current, dict) else {}), **values}
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc.errors()[0])) from None
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings, loaded on first use."""
+    return load_settings()

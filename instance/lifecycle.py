@@ -1,0 +1,37 @@
+"""Open and close the per-process connections: Tortoise, Redis, the arq pool."""
+
+from __future__ import annotations
+
+import logging
+
+from arq import create_pool
+from redis.asyncio import Redis
+from tortoise import Tortoise
+
+from instance.backing import arq_redis_settings
+from instance.config import Settings
+from models import tortoise_config
+from services.backends import Backends
+
+log = logging.getLogger(__name__)
+
+
+async def open_backends(settings: Settings, *, init_orm: bool = True) -> Backends:
+    """Connect to Postgres (unless the caller already did), Redis and the job queue."""
+    if init_orm:
+        # Tortoise 1.x keeps connections in a ContextVar; Quart's before_serving and arq's
+        # on_startup run in another task than requests and jobs, hence the global fallback.
+        await Tortoise.init(
+            config=tortoise_config(settings.database.url), _enable_global_fallback=True
+        )
+    redis = Redis.from_url(settings.redis.url)
+    queue = await create_pool(arq_redis_settings(settings.redis.url))
+    log.info("backends open", extra={"database": settings.database.url})
+    return Backends(settings=settings, redis=redis, queue=queue)
+
+
+async def close_backends(backends: Backends, *, close_orm: bool = True) -> None:
+    await backends.queue.aclose()
+    await backends.redis.aclose()
+    if close_orm:
+        await Tortoise.close_connections()

@@ -1,0 +1,83 @@
+"""The federation outbox and inbox as rows: the row is the truth, arq only schedules it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+
+from models.base import SnowflakeModel
+
+
+class InboxState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    IGNORED = "ignored"
+
+
+class InboxItem(SnowflakeModel):
+    """An accepted incoming activity, stored before we answer 202."""
+
+    activity_id = fields.CharField(max_length=1024, unique=True)
+    activity_type = fields.CharField(max_length=64)
+    actor_uri = fields.CharField(max_length=1024)
+    payload = fields.JSONField()
+    state = fields.CharEnumField(
+        InboxState, default=InboxState.PENDING, db_default=InboxState.PENDING.value, max_length=16
+    )
+    attempts = fields.IntField(default=0, db_default=0)
+    last_error = fields.TextField(default="")
+    processed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "inbox_items"
+        indexes = (("state", "id"),)
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # a final 4xx, or retries exhausted
+
+
+class Delivery(SnowflakeModel):
+    """One outgoing (activity, inbox) pair."""
+
+    activity_id = fields.CharField(max_length=1024)
+    inbox = fields.CharField(max_length=1024)
+    payload = fields.JSONField()
+    signer: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Account", related_name="deliveries", on_delete=fields.CASCADE, db_index=True
+    )
+    state = fields.CharEnumField(
+        DeliveryState,
+        default=DeliveryState.PENDING,
+        db_default=DeliveryState.PENDING.value,
+        max_length=16,
+    )
+    attempts = fields.IntField(default=0, db_default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
+    last_error = fields.TextField(default="")
+    delivered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "deliveries"
+        unique_together = (("activity_id", "inbox"),)
+        # The sweep looks for pending rows that are due.
+        indexes = (("state", "next_attempt_at"),)
+
+
+class Domain(SnowflakeModel):
+    """What we know of a remote host: moderation and delivery health."""
+
+    domain = fields.CharField(max_length=255, unique=True)
+    blocked = fields.BooleanField(default=False, db_default=False)
+    silenced = fields.BooleanField(default=False, db_default=False)
+    note = fields.TextField(default="")
+    consecutive_failures = fields.IntField(default=0, db_default=0)
+    unreachable_since = fields.DatetimeField(null=True)
+    last_success_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "domains"

@@ -1,0 +1,56 @@
+"""Bearer-token authentication and per-endpoint scopes for the client API."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+from quart import g, request
+
+from services.errors import Unauthorized
+from services.oauth import TokenContext, authenticate_token
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.args.get("access_token") or None
+
+
+async def current_token() -> TokenContext | None:
+    """The request's token context, or None when no token was sent (401 if a bad one was)."""
+    if "token" not in g:
+        raw = bearer_token()
+        g.token = await authenticate_token(raw) if raw else None
+    return g.token
+
+
+def require_auth(
+    scope: str, *, user: bool = True
+) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """Require a token granting ``scope`` (and acting for a user, unless ``user=False``).
+
+    The view receives the token context as ``token``.
+    """
+
+    def decorator(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        @wraps(view)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            token = await current_token()
+            if token is None:
+                raise Unauthorized("The access token is invalid")
+            if user and token.user_id is None:
+                raise Unauthorized("This method requires an authenticated user")
+            token.require(scope)
+            kwargs["token"] = token
+            return await view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,53 @@
+"""Per-IP rate limits (quart-rate-limiter) kept in our Redis, with Mastodon's X-RateLimit headers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from quart import Quart, Response, current_app
+from quart_rate_limiter import RateLimit, RateLimiter, remote_addr_key
+from quart_rate_limiter.store import RateLimiterStoreABC
+
+KEY_PREFIX = "ratelimit:"
+
+# Mastodon's defaults (config/initializers/rack_attack.rb).
+SIGN_UP = RateLimit(5, timedelta(minutes=30), remote_addr_key)
+SIGN_IN = RateLimit(25, timedelta(minutes=5), remote_addr_key)
+TOKEN = RateLimit(300, timedelta(minutes=5), remote_addr_key)
+
+
+class BackendsRedisStore(RateLimiterStoreABC):
+    """Theoretical arrival times in the app's own Redis connection, expiring when they pass."""
+
+    @property
+    def _redis(self):  # type: ignore[no-untyped-def]
+        return current_app.extensions["starling"].redis
+
+    async def before_serving(self) -> None:
+        return None
+
+    async def after_serving(self) -> None:
+        return None
+
+    async def get(self, key: str, default: datetime) -> datetime:
+        value = await self._redis.get(KEY_PREFIX + key)
+        return datetime.fromtimestamp(float(value), UTC) if value else default
+
+    async def set(self, key: str, tat: datetime) -> None:
+        ttl = max(1, int((tat - datetime.now(UTC)).total_seconds()) + 1)
+        await self._redis.set(KEY_PREFIX + key, tat.timestamp(), ex=ttl)
+
+
+def register_rate_limits(app: Quart) -> None:
+    # Registered before the limiter's own hook, so it runs after it (Quart runs them in reverse).
+    @app.after_request
+    async def mastodon_headers(response: Response) -> Response:
+        # Mastodon clients read X-RateLimit-*; Reset is an ISO 8601 time there.
+        if "RateLimit-Limit" in response.headers:
+            reset = datetime.now(UTC) + timedelta(seconds=int(response.headers["RateLimit-Reset"]))
+            response.headers["X-RateLimit-Limit"] = response.headers["RateLimit-Limit"]
+            response.headers["X-RateLimit-Remaining"] = response.headers["RateLimit-Remaining"]
+            response.headers["X-RateLimit-Reset"] = reset.isoformat(timespec="milliseconds")
+        return response
+
+    RateLimiter(app, store=BackendsRedisStore())
