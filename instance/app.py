@@ -14,6 +14,7 @@ from services.backends import Backends
 from web.api import register_api
 from web.cors import register_cors
 from web.errors import register_error_handlers
+from web.health import health
 from web.ratelimit import register_rate_limits
 from web.ui import ui
 from web.wellknown import wellknown
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
     register_api(app)
     app.register_blueprint(wellknown)
     app.register_blueprint(ui)
+    app.register_blueprint(health)
 
     if backends is not None:
         app.extensions["starling"] = backends

@@ -21,11 +21,12 @@ CRON_JOBS = [cron(housekeeping.purge_expired_grants, minute=17, run_at_startup=F
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.get("settings") or get_settings()
-    ctx["backends"] = await lifecycle.open_backends(settings)
+    # In-process test workers share the test's ORM connections (init_orm=False).
+    ctx["backends"] = await lifecycle.open_backends(settings, init_orm=ctx.get("init_orm", True))
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    await lifecycle.close_backends(ctx["backends"])
+    await lifecycle.close_backends(ctx["backends"], close_orm=ctx.get("init_orm", True))
 
 
 def build_worker(settings: Settings, **overrides: Any) -> Worker:
