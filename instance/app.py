@@ -9,7 +9,7 @@ from quart import Quart
 from quart_schema import QuartSchema
 
 from instance import lifecycle
-from instance.config import Settings, get_settings
+from instance.config import VERSION, Settings, get_settings
 from services.backends import Backends
 from web.api import register_api
 from web.cors import register_cors
@@ -20,8 +20,6 @@ from web.ui import ui
 from web.wellknown import wellknown
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
-VERSION = "0.1.0"
-MASTODON_VERSION = f"4.2.0 (compatible; Starling {VERSION})"
 
 
 def create_app(settings: Settings | None = None, backends: Backends | None = None) -> Quart:
@@ -30,10 +28,10 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
     app = Quart(__name__, root_path=str(WEB_ROOT))
     app.config.update(
         STARLING_SETTINGS=settings,
-        JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=1024 * 1024,
         QUART_SCHEMA_CONVERSION_PREFERENCE="pydantic",
     )
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep entities in Mastodon's order
     QuartSchema(app, info={"title": "Starling client API", "version": VERSION})
     register_cors(app)
     register_rate_limits(app)

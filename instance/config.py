@@ -16,6 +16,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+VERSION = "0.1.0"
+# What /api/v1/instance reports: clients switch features on Mastodon's version number.
+MASTODON_VERSION = f"4.2.0 (compatible; Starling {VERSION})"
+
 ENV_PREFIX = "STARLING_"
 CONFIG_ENV = "STARLING_CONFIG"
 DEFAULT_CONFIG_FILE = Path(__file__).resolve().parent.parent / "config.toml"

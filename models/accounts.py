@@ -7,6 +7,7 @@ from enum import StrEnum
 from tortoise import fields
 
 from models.base import SnowflakeModel
+from models.posts import Visibility
 
 
 class Account(SnowflakeModel):
@@ -74,6 +75,13 @@ class User(SnowflakeModel):
     role = fields.CharEnumField(Role, default=Role.USER, db_default=Role.USER.value, max_length=16)
     approved = fields.BooleanField(default=True, db_default=True)
     locale = fields.CharField(max_length=16, default="en", db_default="en")
+    # Posting defaults a client reads from CredentialAccount.source and we apply when a post
+    # does not say: Mastodon's "privacy", "sensitive" and "language".
+    default_visibility = fields.CharEnumField(
+        Visibility, default=Visibility.PUBLIC, db_default=Visibility.PUBLIC.value, max_length=16
+    )
+    default_sensitive = fields.BooleanField(default=False, db_default=False)
+    default_language = fields.CharField(max_length=16, null=True)
     registration_reason = fields.TextField(default="")
     last_sign_in_at = fields.DatetimeField(null=True)
     disabled_at = fields.DatetimeField(null=True)

@@ -19,11 +19,12 @@ async def apply_migrations(database_url: str) -> None:
 
 
 async def pending_changes(database_url: str) -> list[MigrationWriter]:
-    """Migrations the models need that ``models/migrations/`` does not have yet (empty = in sync)."""
+    """Migrations the models need that ``models/migrations/`` lacks (empty: in sync)."""
     config = tortoise_config(database_url)
     async with TortoiseContext() as ctx:
         await ctx.init(config=config, init_connections=False)
-        assert ctx.apps is not None
+        if ctx.apps is None:
+            raise RuntimeError("Tortoise did not load the apps")
         return await MigrationAutodetector(ctx.apps, config["apps"]).changes()
 
 

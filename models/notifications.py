@@ -24,10 +24,17 @@ class Notification(SnowflakeModel):
     )
     type = fields.CharEnumField(NotificationType, max_length=32)
     actor: fields.ForeignKeyRelation = fields.ForeignKeyField(
-        "models.Account", related_name="notifications_caused", on_delete=fields.CASCADE, db_index=True
+        "models.Account",
+        related_name="notifications_caused",
+        on_delete=fields.CASCADE,
+        db_index=True,
     )
     post: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
-        "models.Post", related_name="notifications", null=True, on_delete=fields.CASCADE, db_index=True
+        "models.Post",
+        related_name="notifications",
+        null=True,
+        on_delete=fields.CASCADE,
+        db_index=True,
     )
 
     class Meta:

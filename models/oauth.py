@@ -52,7 +52,11 @@ class AccessToken(SnowflakeModel):
     )
     # NULL for client-credentials tokens, which act for the app alone.
     user: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
-        "models.User", related_name="access_tokens", null=True, on_delete=fields.CASCADE, db_index=True
+        "models.User",
+        related_name="access_tokens",
+        null=True,
+        on_delete=fields.CASCADE,
+        db_index=True,
     )
     scopes = fields.CharField(max_length=1024)
     last_used_at = fields.DatetimeField(null=True)

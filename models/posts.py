@@ -53,8 +53,10 @@ class Post(SnowflakeModel):
 
     class Meta:
         table = "posts"
-        # (author, id): an author's posts newest first, the read side of the hybrid fan-out.
-        indexes = (("author_id", "id"), ("local", "visibility", "id"))
+        # (author, id): an author's posts newest first, the read side of the hybrid fan-out;
+        # (visibility, id) and (local, visibility, id): the public timelines; reply and boost
+        # look-ups by their parent.
+        indexes = (("author_id", "id"), ("visibility", "id"), ("local", "visibility", "id"))
         # One boost per account and post; ordinary posts have boost_of NULL, which never clashes.
         unique_together = (("author_id", "boost_of_id"), ("author_id", "idempotency_key"))
 

@@ -22,7 +22,10 @@ class Follow(SnowflakeModel):
         "models.Account", related_name="followers", on_delete=fields.CASCADE, db_index=False
     )
     state = fields.CharEnumField(
-        FollowState, default=FollowState.PENDING, db_default=FollowState.PENDING.value, max_length=16
+        FollowState,
+        default=FollowState.PENDING,
+        db_default=FollowState.PENDING.value,
+        max_length=16,
     )
     uri = fields.CharField(max_length=1024, null=True, unique=True)  # the Follow activity id
     show_reblogs = fields.BooleanField(default=True, db_default=True)

@@ -16,7 +16,11 @@ class NotFound(StarlingError):
 
 
 class ValidationFailed(StarlingError):
-    """An input field is invalid (HTTP 422)."""
+    """An input field is invalid (HTTP 422); ``details`` per field, in Mastodon's shape."""
+
+    def __init__(self, message: str, details: dict[str, list[dict[str, str]]] | None = None):
+        super().__init__(message)
+        self.details = details or {}
 
 
 class BadRequest(StarlingError):

@@ -10,4 +10,6 @@ from models.oauth import AuthorizationCode
 
 async def delete_expired_authorization_codes() -> int:
     """Codes past their expiry, or already redeemed, are dead weight."""
-    return await AuthorizationCode.filter(Q(expires_at__lt=now()) | Q(used_at__isnull=False)).delete()
+    return await AuthorizationCode.filter(
+        Q(expires_at__lt=now()) | Q(used_at__isnull=False)
+    ).delete()

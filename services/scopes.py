@@ -1,4 +1,4 @@
-"""OAuth scopes as Mastodon defines them: ``read write follow push`` and ``read:accounts``-style parts."""
+"""OAuth scopes as Mastodon defines them: ``read write follow push`` and ``read:accounts`` parts."""
 
 from __future__ import annotations
 
@@ -9,17 +9,38 @@ SUB_SCOPES = frozenset(
     {
         *(
             f"read:{part}"
-            for part in (
-                "accounts blocks bookmarks favourites filters follows lists mutes "
-                "notifications search statuses"
-            ).split()
+            for part in [
+                "accounts",
+                "blocks",
+                "bookmarks",
+                "favourites",
+                "filters",
+                "follows",
+                "lists",
+                "mutes",
+                "notifications",
+                "search",
+                "statuses",
+            ]
         ),
         *(
             f"write:{part}"
-            for part in (
-                "accounts blocks bookmarks conversations favourites filters follow follows "
-                "lists media mutes notifications reports statuses"
-            ).split()
+            for part in [
+                "accounts",
+                "blocks",
+                "bookmarks",
+                "conversations",
+                "favourites",
+                "filters",
+                "follow",
+                "follows",
+                "lists",
+                "media",
+                "mutes",
+                "notifications",
+                "reports",
+                "statuses",
+            ]
         ),
         "admin:read",
         "admin:write",
@@ -50,10 +71,8 @@ def grants(held: frozenset[str], required: str) -> bool:
     top, _, _part = required.partition(":")
     if top in held and top in ("read", "write"):
         return True
-    if "follow" in held and required in FOLLOW_GRANTS:
-        return True
-    # Mastodon 4.3: "profile" is enough for verify_credentials alone.
-    return False
+    # ("profile" suffices for verify_credentials alone: that endpoint lists it as an alternative.)
+    return "follow" in held and required in FOLLOW_GRANTS
 
 
 def within(requested: frozenset[str], allowed: frozenset[str]) -> bool:

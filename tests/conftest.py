@@ -24,7 +24,7 @@ from instance.backing import ensure_database, resolve_backing_services
 from instance.config import Settings, load_settings
 from models import tortoise_config
 from services.backends import Backends
-from tests.support import drop_database, redis_url_with_db, with_database_name
+from tests.support import drop_database, private_redis, redis_url_with_db, with_database_name
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_DB = 13
@@ -32,7 +32,8 @@ TEST_REDIS_DB = 13
 
 @pytest.fixture(scope="session")
 def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """Base PostgreSQL and Redis URLs: configured, found at the defaults, or started embedded."""
+    """Base PostgreSQL URL (configured, found at the default address, or embedded) and the URL
+    of a Redis server private to this session."""
     base = load_settings(
         path=ROOT / "config.toml",
         env={
@@ -43,9 +44,12 @@ def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         | {"STARLING_STORAGE_DATA_DIR": str(ROOT / "var")},
     )
     resolved, embedded = resolve_backing_services(base)
-    yield resolved.database.url, resolved.redis.url
-    if embedded is not None:
-        embedded.close()
+    try:
+        with private_redis(tmp_path_factory.mktemp("redis")) as redis_url:
+            yield resolved.database.url, redis_url
+    finally:
+        if embedded is not None:
+            embedded.close()
 
 
 @pytest.fixture(scope="session")

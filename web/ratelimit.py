@@ -1,14 +1,21 @@
-"""Per-IP rate limits (quart-rate-limiter) kept in our Redis, with Mastodon's X-RateLimit headers."""
+"""Per-IP rate limits (quart-rate-limiter) kept in our Redis, with Mastodon's X-RateLimit-*."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from quart import Quart, Response, current_app
-from quart_rate_limiter import RateLimit, RateLimiter, remote_addr_key
+from quart import Quart, Response, current_app, request
+from quart_rate_limiter import RateLimit, RateLimiter
 from quart_rate_limiter.store import RateLimiterStoreABC
 
 KEY_PREFIX = "ratelimit:"
+
+
+async def remote_addr_key() -> str:
+    """The TCP peer's address. Not X-Forwarded-For: any client could forge that header."""
+    client = request.scope.get("client")
+    return client[0] if client else "unknown"
+
 
 # Mastodon's defaults (config/initializers/rack_attack.rb).
 SIGN_UP = RateLimit(5, timedelta(minutes=30), remote_addr_key)
@@ -38,6 +45,20 @@ class BackendsRedisStore(RateLimiterStoreABC):
         await self._redis.set(KEY_PREFIX + key, tat.timestamp(), ex=ttl)
 
 
+# Budgets shared by every endpoint that applies them (Mastodon counts sign-in attempts per IP,
+# whether they come through the authorize form or the password grant).
+SHARED_BUDGETS = (SIGN_IN, SIGN_UP)
+
+
+class SharedBudgetRateLimiter(RateLimiter):
+    """quart-rate-limiter keys each limit per endpoint; ours share one budget per IP."""
+
+    async def _create_key(self, endpoint: str, rate_limit: RateLimit) -> str:
+        if any(rate_limit is shared for shared in SHARED_BUDGETS):
+            return f"shared-{rate_limit.key}-{await rate_limit.key_function()}"
+        return await super()._create_key(endpoint, rate_limit)
+
+
 def register_rate_limits(app: Quart) -> None:
     # Registered before the limiter's own hook, so it runs after it (Quart runs them in reverse).
     @app.after_request
@@ -50,4 +71,4 @@ def register_rate_limits(app: Quart) -> None:
             response.headers["X-RateLimit-Reset"] = reset.isoformat(timespec="milliseconds")
         return response
 
-    RateLimiter(app, store=BackendsRedisStore())
+    SharedBudgetRateLimiter(app, store=BackendsRedisStore())

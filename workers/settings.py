@@ -11,11 +11,11 @@ from arq.worker import Worker
 from instance import lifecycle
 from instance.backing import arq_redis_settings
 from instance.config import Settings, get_settings
-from workers import housekeeping
+from workers import housekeeping, timelines
 
 log = logging.getLogger(__name__)
 
-TASKS: list[Any] = [housekeeping.purge_expired_grants]
+TASKS: list[Any] = [housekeeping.purge_expired_grants, timelines.fanout]
 CRON_JOBS = [cron(housekeeping.purge_expired_grants, minute=17, run_at_startup=False)]
 
 
@@ -45,6 +45,8 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
 
 
 def run_worker(settings: Settings) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     log.info("worker starting")
     build_worker(settings).run()

@@ -45,7 +45,9 @@ def test_created_user_appears_on_the_running_instance(instance):
 def test_create_user_refuses_a_taken_name(instance):
     args = ("create-user", "ruby", "ruby@example.com", "--password", "long enough pw")
     assert starling(*args, env=instance.env).returncode == 0
-    again = starling("create-user", "RUBY", "r2@example.com", "--password", "x" * 9, env=instance.env)
+    again = starling(
+        "create-user", "RUBY", "r2@example.com", "--password", "x" * 9, env=instance.env
+    )
     assert again.returncode == 2
     assert "taken" in again.stderr
 

@@ -32,12 +32,10 @@ async def current_token() -> TokenContext | None:
 
 
 def require_auth(
-    scope: str, *, user: bool = True
+    scope: str, *alternatives: str, user: bool = True
 ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
-    """Require a token granting ``scope`` (and acting for a user, unless ``user=False``).
-
-    The view receives the token context as ``token``.
-    """
+    """Require a token granting ``scope`` or one of ``alternatives`` (and acting for a user,
+    unless ``user=False``). The view receives the token context as ``token``."""
 
     def decorator(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         @wraps(view)
@@ -47,7 +45,7 @@ def require_auth(
                 raise Unauthorized("The access token is invalid")
             if user and token.user_id is None:
                 raise Unauthorized("This method requires an authenticated user")
-            token.require(scope)
+            token.require(scope, *alternatives)
             kwargs["token"] = token
             return await view(*args, **kwargs)
 

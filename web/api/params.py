@@ -34,7 +34,7 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _unflatten(pairs: MultiDict[str, str]) -> dict[str, Any]:
-    """``a[]=1&a[]=2&s[privacy]=x&n=3`` -> ``{"a": ["1", "2"], "s": {"privacy": "x"}, "n": "3"}``."""
+    """``a[]=1&a[]=2&s[privacy]=x&n=3`` -> ``{"a": ["1", "2"], "s": {"privacy": "x"}, "n": "3"}``"""
     result: dict[str, Any] = {}
     for key in pairs:
         values = pairs.getlist(key)
@@ -83,14 +83,33 @@ def validation_message(exc: ValidationError) -> tuple[str, dict[str, list[dict[s
     return f"Validation failed: {field}: {first['msg']}", details
 
 
+def _nul_fields(value: Any, path: str = "") -> list[str]:
+    """The fields (dotted paths) whose text holds a NUL character."""
+    if isinstance(value, str):
+        return [path or "body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            found += _nul_fields(item, f"{path}.{key}" if path else str(key))
+        return found
+    if isinstance(value, list):
+        return [field for item in value for field in _nul_fields(item, path)]
+    return []
+
+
 def parse(model: type[M], data: dict[str, Any]) -> M:
+    # PostgreSQL cannot store NUL in text: refuse it here rather than fail in a query.
+    if fields := _nul_fields(data):
+        details = {
+            field: [{"error": "ERR_INVALID", "description": "must not contain NUL characters"}]
+            for field in fields
+        }
+        raise ValidationFailed(f"Validation failed: {fields[0]} contains a NUL character", details)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         message, details = validation_message(exc)
-        error = ValidationFailed(message)
-        error.details = details  # type: ignore[attr-defined]
-        raise error from None
+        raise ValidationFailed(message, details) from None
 
 
 def params(

@@ -1,0 +1,166 @@
+"""What the instance says about itself: settings an admin edits at run time, and real counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from tortoise.expressions import Q
+from tortoise.timezone import now
+
+from instance.config import Settings
+from models.accounts import Account, Role, User
+from models.admin import InstanceSetting
+from models.posts import Post
+
+# Clients ask for the instance on every start-up: count at most once a minute.
+STATS_CACHE_KEY = "instance:stats"
+STATS_CACHE_SECONDS = 60
+ACTIVE_DAYS = 30
+
+
+class RegistrationMode(StrEnum):
+    OPEN = "open"
+    APPROVED = "approved"  # sign-ups wait for a moderator
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    text: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Stats:
+    user_count: int
+    status_count: int
+    domain_count: int
+    active_month: int
+
+
+@dataclass(frozen=True)
+class InstanceInfo:
+    domain: str
+    title: str
+    description: str
+    email: str
+    registration_mode: RegistrationMode
+    registration_message: str | None
+    rules: tuple[Rule, ...]
+    contact: Account | None
+
+
+async def set_setting(key: str, value: Any) -> None:
+    """Store a run-time setting wrapped as {"value": ...}: Tortoise's JSONField takes a bare
+    string for JSON text, so "closed" alone could not be stored."""
+    await InstanceSetting.update_or_create(key=key, defaults={"value": {"value": value}})
+
+
+def _unwrap(stored: Any) -> Any:
+    if isinstance(stored, dict) and set(stored) == {"value"}:
+        return stored["value"]
+    return stored
+
+
+async def _setting(key: str) -> Any:
+    row = await InstanceSetting.filter(key=key).first()
+    return _unwrap(row.value) if row else None
+
+
+async def _setting_values() -> dict[str, Any]:
+    return {row.key: _unwrap(row.value) for row in await InstanceSetting.all()}
+
+
+def _rules(raw: Any) -> tuple[Rule, ...]:
+    """Rules as an admin stored them: a list of strings, or of {"text", "hint"} objects."""
+    if not isinstance(raw, list):
+        return ()
+    parsed = []
+    for index, item in enumerate(raw, start=1):
+        if isinstance(item, str):
+            parsed.append(Rule(id=str(index), text=item))
+        elif isinstance(item, dict) and isinstance(item.get("text"), str):
+            parsed.append(Rule(id=str(index), text=item["text"], hint=str(item.get("hint", ""))))
+    return tuple(parsed)
+
+
+def _mode(raw: Any) -> RegistrationMode:
+    try:
+        return RegistrationMode(raw)
+    except ValueError:
+        return RegistrationMode.OPEN
+
+
+async def registration_mode() -> RegistrationMode:
+    return _mode(await _setting("registration_mode"))
+
+
+async def contact_account() -> Account | None:
+    """The first admin's account: who clients show as the instance's contact."""
+    user = (
+        await User.filter(role=Role.ADMIN, account__suspended_at__isnull=True)
+        .order_by("id")
+        .select_related("account")
+        .first()
+    )
+    return user.account if user else None
+
+
+async def instance_info(settings: Settings) -> InstanceInfo:
+    """Config-file values, overridden by what an admin set at run time."""
+    values = await _setting_values()
+    message = values.get("closed_registrations_message")
+    return InstanceInfo(
+        domain=settings.instance.domain,
+        title=str(values.get("title") or settings.instance.name),
+        description=str(values.get("description") or settings.instance.description),
+        email=str(values.get("contact_email") or settings.instance.contact_email),
+        registration_mode=_mode(values.get("registration_mode")),
+        registration_message=message if isinstance(message, str) and message else None,
+        rules=_rules(values.get("rules")),
+        contact=await contact_account(),
+    )
+
+
+async def rules() -> tuple[Rule, ...]:
+    return _rules(await _setting("rules"))
+
+
+async def _count_stats() -> Stats:
+    active_since = now() - timedelta(days=ACTIVE_DAYS)
+    local_users = User.filter(account__suspended_at__isnull=True, disabled_at__isnull=True)
+    return Stats(
+        user_count=await local_users.count(),
+        status_count=await Post.filter(local=True, deleted_at__isnull=True).count(),
+        domain_count=len(await peers()),
+        active_month=await local_users.filter(
+            Q(last_sign_in_at__gte=active_since) | Q(created_at__gte=active_since)
+        ).count(),
+    )
+
+
+async def stats(redis: Redis) -> Stats:
+    """Local users, local posts and known domains, cached for a minute."""
+    cached = await redis.get(STATS_CACHE_KEY)
+    if cached:
+        return Stats(**orjson.loads(cached))
+    counted = await _count_stats()
+    await redis.set(STATS_CACHE_KEY, orjson.dumps(counted.__dict__), ex=STATS_CACHE_SECONDS)
+    return counted
+
+
+async def peers() -> list[str]:
+    """The remote hosts we know accounts on."""
+    domains = (
+        await Account.filter(domain__isnull=False)
+        .distinct()
+        .order_by("domain")
+        .values_list("domain", flat=True)
+    )
+    return [str(domain) for domain in domains]

@@ -1,0 +1,137 @@
+"""The read side of posts: hydrate ids into snapshots, with what the viewer may see and has done.
+
+Every list a client reads (timelines, an account's posts, a thread, notifications) goes through
+``hydrate``, so the visibility rules live here once: followers-only posts for accepted
+followers (and the mentioned), direct posts for the author and the mentioned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+from tortoise import connections
+
+from models.posts import Visibility
+from services.postcache import Snapshot, load_accounts, load_posts
+
+_VIEWER_SQL = """
+SELECT
+  ARRAY(SELECT post_id FROM likes WHERE account_id = $1 AND post_id = ANY($2::bigint[]))
+      AS liked,
+  ARRAY(SELECT boost_of_id FROM posts WHERE author_id = $1 AND boost_of_id = ANY($2::bigint[]))
+      AS boosted,
+  ARRAY(SELECT followee_id FROM follows
+        WHERE follower_id = $1 AND state = 'accepted' AND followee_id = ANY($3::bigint[]))
+      AS following,
+  ARRAY(SELECT target_id FROM mutes
+        WHERE account_id = $1 AND (expires_at IS NULL OR expires_at > now())) AS muted,
+  ARRAY(SELECT target_id FROM blocks WHERE account_id = $1
+        UNION SELECT account_id FROM blocks WHERE target_id = $1) AS blocked
+"""
+
+
+@dataclass(frozen=True)
+class ViewerState:
+    """What one viewer has done to, and may see of, a set of posts. Anonymous: viewer_id None."""
+
+    viewer_id: int | None = None
+    liked: frozenset[int] = frozenset()
+    boosted: frozenset[int] = frozenset()
+    following: frozenset[int] = frozenset()
+    muted: frozenset[int] = frozenset()
+    blocked: frozenset[int] = frozenset()
+
+
+async def viewer_state(
+    viewer_id: int | None, post_ids: Iterable[int], author_ids: Iterable[int]
+) -> ViewerState:
+    """One round trip to Postgres for likes, boosts, follows, mutes and blocks of the viewer."""
+    if viewer_id is None:
+        return ViewerState()
+    _, rows = await connections.get("default").execute_query(
+        _VIEWER_SQL, [viewer_id, list(set(post_ids)), list(set(author_ids))]
+    )
+    row = rows[0]
+    return ViewerState(
+        viewer_id=viewer_id,
+        liked=frozenset(row["liked"]),
+        boosted=frozenset(row["boosted"]),
+        following=frozenset(row["following"]),
+        muted=frozenset(row["muted"]),
+        blocked=frozenset(row["blocked"]),
+    )
+
+
+def can_see(post: Snapshot, viewer: ViewerState) -> bool:
+    """Whether ``viewer`` may read ``post`` at all (boost wrappers are checked by the caller)."""
+    author = post["author_id"]
+    if author == viewer.viewer_id:
+        return True
+    if author in viewer.blocked:
+        return False
+    visibility = post["visibility"]
+    if visibility in (Visibility.PUBLIC, Visibility.UNLISTED):
+        return True
+    mentioned = viewer.viewer_id is not None and viewer.viewer_id in post["mention_ids"]
+    if visibility == Visibility.FOLLOWERS:
+        return mentioned or author in viewer.following
+    return mentioned  # direct
+
+
+@dataclass
+class Hydrated:
+    """Visible posts in the order asked, plus everything needed to render them."""
+
+    posts: list[Snapshot]
+    originals: dict[int, Snapshot] = field(default_factory=dict)  # boosted posts by id
+    accounts: dict[int, Snapshot] = field(default_factory=dict)
+    viewer: ViewerState = field(default_factory=ViewerState)
+
+
+def _hidden_by_mute(post: Snapshot, original: Snapshot | None, viewer: ViewerState) -> bool:
+    if post["author_id"] == viewer.viewer_id:
+        return False
+    authors = {post["author_id"], original["author_id"] if original else None}
+    return bool(authors & viewer.muted)
+
+
+async def hydrate(
+    redis: Redis, viewer_id: int | None, ids: Sequence[int], *, hide_muted: bool = False
+) -> Hydrated:
+    """Snapshots for ``ids`` that exist and that the viewer may see, in the same order."""
+    posts = await load_posts(redis, ids)
+    original_ids = {p["boost_of_id"] for p in posts.values() if p["boost_of_id"]}
+    originals = await load_posts(redis, original_ids)
+    every = [*posts.values(), *originals.values()]
+    accounts = await load_accounts(
+        redis, {p["author_id"] for p in every} | {m for p in every for m in p["mention_ids"]}
+    )
+    viewer = await viewer_state(
+        viewer_id, [p["id"] for p in every], {p["author_id"] for p in every}
+    )
+    visible = []
+    for post_id in ids:
+        post = posts.get(post_id)
+        if post is None or not can_see(post, viewer):
+            continue
+        original = originals.get(post["boost_of_id"]) if post["boost_of_id"] else None
+        if post["boost_of_id"] and (original is None or not can_see(original, viewer)):
+            continue
+        if _suspended(accounts, post, original):
+            continue
+        if hide_muted and _hidden_by_mute(post, original, viewer):
+            continue
+        visible.append(post)
+    return Hydrated(posts=visible, originals=originals, accounts=accounts, viewer=viewer)
+
+
+def _suspended(accounts: dict[int, Snapshot], post: Snapshot, original: Snapshot | None) -> bool:
+    for snapshot in (post, original):
+        if snapshot is None:
+            continue
+        author = accounts.get(snapshot["author_id"])
+        if author is None or author["suspended_at"]:
+            return True
+    return False

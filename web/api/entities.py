@@ -1,0 +1,238 @@
+"""Mastodon API entities as plain dicts, in Mastodon's exact shapes.
+
+Pure functions of model objects or cached snapshots (services/postcache) and settings: no
+queries here, so a view loads what it needs first and rendering can never trigger a lazy
+database round-trip.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from instance.config import Settings
+from models.accounts import Account, Role, User
+from models.oauth import AccessToken
+from models.posts import Visibility
+from services.postcache import Snapshot
+from services.statuses import Hydrated
+
+DEFAULT_AVATAR = "/static/avatar.png"
+DEFAULT_HEADER = "/static/header.png"
+
+# Mastodon's built-in roles: "everyone" has id -99 and no name; permissions are a bit field
+# as a string (administrator = 1, invite_users = 1 << 16; moderators see reports and users).
+_ROLES: dict[Role, dict[str, Any]] = {
+    Role.USER: {"id": "-99", "name": "", "permissions": "65536", "color": "", "highlighted": False},
+    Role.MODERATOR: {
+        "id": "1",
+        "name": "Moderator",
+        "permissions": str(65536 | 4 | 8 | 16 | 256 | 1024),
+        "color": "",
+        "highlighted": True,
+    },
+    Role.ADMIN: {
+        "id": "2",
+        "name": "Admin",
+        "permissions": str(65536 | 1),
+        "color": "",
+        "highlighted": True,
+    },
+}
+
+
+def _when(moment: datetime | str) -> datetime:
+    # Snapshots carry ISO strings; model objects carry datetimes.
+    return datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+
+
+def iso(moment: datetime | str) -> str:
+    """Mastodon's time format: UTC with milliseconds and a Z, e.g. 2026-11-25T10:00:00.000Z."""
+    moment = _when(moment)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def iso_date(moment: datetime | date | str | None) -> str | None:
+    if moment is None:
+        return None
+    if isinstance(moment, str):
+        moment = _when(moment)
+    day = moment.astimezone(UTC).date() if isinstance(moment, datetime) else moment
+    return day.isoformat()
+
+
+def _midnight(moment: datetime | str) -> datetime:
+    # Mastodon shows only the day an account was created (privacy), as midnight UTC.
+    return _when(moment).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _asset(url: str, default: str, settings: Settings) -> str:
+    return url or f"{settings.base_url}{default}"
+
+
+ACCOUNT_FIELDS = (
+    "id", "username", "domain", "display_name", "note", "uri", "url", "avatar_url", "header_url",
+    "locked", "discoverable", "bot", "followers_count", "following_count", "posts_count",
+    "last_post_at", "created_at", "suspended_at",
+)  # fmt: skip
+
+
+def account_snapshot(account: Account) -> Snapshot:
+    """The same dict services/postcache caches, from a model object."""
+    return {name: getattr(account, name) for name in ACCOUNT_FIELDS}
+
+
+def render_account(account: Account | Snapshot, settings: Settings) -> dict[str, Any]:
+    """Mastodon's Account entity, from a model object or a cached snapshot."""
+    a = account if isinstance(account, dict) else account_snapshot(account)
+    avatar = _asset(a["avatar_url"], DEFAULT_AVATAR, settings)
+    header = _asset(a["header_url"], DEFAULT_HEADER, settings)
+    acct = a["username"] if a["domain"] is None else f"{a['username']}@{a['domain']}"
+    return {
+        "id": str(a["id"]),
+        "username": a["username"],
+        "acct": acct,
+        "display_name": a["display_name"],
+        "locked": a["locked"],
+        "bot": a["bot"],
+        "discoverable": a["discoverable"],
+        "indexable": a["discoverable"],
+        "group": False,
+        "created_at": iso(_midnight(a["created_at"])),
+        "note": a["note"],
+        "url": a["url"] or a["uri"],
+        "uri": a["uri"],
+        "avatar": avatar,
+        "avatar_static": avatar,
+        "header": header,
+        "header_static": header,
+        "followers_count": a["followers_count"],
+        "following_count": a["following_count"],
+        "statuses_count": a["posts_count"],
+        "last_status_at": iso_date(a["last_post_at"]),
+        "hide_collections": False,
+        "noindex": False,
+        "emojis": [],
+        "roles": [],
+        "fields": [],
+    }
+
+
+def render_role(role: Role) -> dict[str, Any]:
+    """Mastodon's Role entity."""
+    return dict(_ROLES[role])
+
+
+def render_credential_account(
+    account: Account, user: User, settings: Settings, *, follow_requests_count: int = 0
+) -> dict[str, Any]:
+    """Mastodon's CredentialAccount: the Account, plus what only its owner sees."""
+    entity = render_account(account, settings)
+    entity["source"] = {
+        "privacy": "public",
+        "sensitive": False,
+        "language": user.locale.split("-")[0].split("_")[0] or None,
+        "note": account.note_source,
+        "fields": [],
+        "follow_requests_count": follow_requests_count,
+        "indexable": account.discoverable,
+        "hide_collections": False,
+        "discoverable": account.discoverable,
+    }
+    entity["role"] = render_role(Role(user.role))
+    return entity
+
+
+def render_token(raw_token: str, token: AccessToken) -> dict[str, Any]:
+    """Mastodon's Token entity (Doorkeeper's token response): created_at is Unix seconds."""
+    return {
+        "access_token": raw_token,
+        "token_type": "Bearer",
+        "scope": token.scopes,
+        "created_at": int(token.created_at.timestamp()),
+    }
+
+
+# Our storage names -> Mastodon's API names.
+API_VISIBILITY = {
+    Visibility.PUBLIC: "public",
+    Visibility.UNLISTED: "unlisted",
+    Visibility.FOLLOWERS: "private",
+    Visibility.DIRECT: "direct",
+}
+
+
+def _mention(account: Snapshot) -> dict[str, str]:
+    acct = (
+        account["username"]
+        if account["domain"] is None
+        else (f"{account['username']}@{account['domain']}")
+    )
+    return {
+        "id": str(account["id"]),
+        "username": account["username"],
+        "url": account["url"] or account["uri"],
+        "acct": acct,
+    }
+
+
+def _status_body(post: Snapshot, hydrated: Hydrated, settings: Settings) -> dict[str, Any]:
+    viewer = hydrated.viewer
+    post_id = post["id"]
+    mentions = [hydrated.accounts[m] for m in post["mention_ids"] if m in hydrated.accounts]
+    own = viewer.viewer_id is not None and post["author_id"] == viewer.viewer_id
+    return {
+        "id": str(post_id),
+        "uri": post["uri"],
+        "url": post["url"] or post["uri"],
+        "created_at": iso(post["created_at"]),
+        "account": render_account(hydrated.accounts[post["author_id"]], settings),
+        "content": post["html"],
+        "visibility": API_VISIBILITY[Visibility(post["visibility"])],
+        "sensitive": post["sensitive"],
+        "spoiler_text": post["spoiler_text"],
+        "media_attachments": [],
+        "application": None,
+        "mentions": [_mention(account) for account in mentions],
+        "tags": [{"name": t, "url": f"{settings.base_url}/tags/{t}"} for t in post["tags"]],
+        "emojis": [],
+        "reblogs_count": post["boosts_count"],
+        "favourites_count": post["likes_count"],
+        "replies_count": post["replies_count"],
+        "in_reply_to_id": _str_or_none(post["in_reply_to_id"]),
+        "in_reply_to_account_id": _str_or_none(post["in_reply_to_account_id"]),
+        "reblog": None,
+        "poll": None,
+        "card": None,
+        "language": post["language"],
+        "text": None,
+        "edited_at": iso(post["edited_at"]) if post["edited_at"] else None,
+        "favourited": post_id in viewer.liked,
+        "reblogged": post_id in viewer.boosted,
+        "muted": False,
+        "bookmarked": False,
+        "pinned": False if own else None,
+        "filtered": [],
+    }
+
+
+def _str_or_none(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def render_status(post: Snapshot, hydrated: Hydrated, settings: Settings) -> dict[str, Any]:
+    """Mastodon's Status entity; a boost is a wrapper whose ``reblog`` is the boosted post."""
+    entity = _status_body(post, hydrated, settings)
+    if entity.get("pinned") is None:
+        del entity["pinned"]
+    original = hydrated.originals.get(post["boost_of_id"]) if post["boost_of_id"] else None
+    if original is not None:
+        entity["reblog"] = render_status(original, hydrated, settings)
+        entity["content"] = ""
+        entity["favourited"] = entity["reblog"]["favourited"]
+        entity["reblogged"] = entity["reblog"]["reblogged"]
+    return entity
+
+
+def render_statuses(hydrated: Hydrated, settings: Settings) -> list[dict[str, Any]]:
+    return [render_status(post, hydrated, settings) for post in hydrated.posts]
