@@ -35,7 +35,7 @@ local pushed = 0
 for _, key in ipairs(KEYS) do
   if redis.call('EXISTS', key) == 1 then
     redis.call('ZADD', key, ARGV[1], ARGV[2])
-    redis.call('ZREMRANGEBYRANK', key, 1, -(tonumber(ARGV[3]) + 2))
+    redis.call('ZREMRANGEBYRANK', key, 1, -(tonumber(ARGV[3]) + 1))
     pushed = pushed + 1
   end
 end
@@ -234,3 +234,71 @@ def trim(hydrated: Hydrated, page: Page) -> Hydrated:
     posts = hydrated.posts
     hydrated.posts = posts[-page.limit :] if page.ascending else posts[: page.limit]
     return hydrated
+
+
+# --- lists read straight from Postgres: the public timelines and an account's posts -------
+
+_PUBLIC_SQL = """
+SELECT p.id FROM posts p
+WHERE p.visibility = 'public' AND p.boost_of_id IS NULL AND p.in_reply_to_id IS NULL
+  AND p.in_reply_to_uri IS NULL AND p.deleted_at IS NULL {local}
+  AND ($1::bigint IS NULL OR p.id < $1) AND ($2::bigint IS NULL OR p.id > $2)
+ORDER BY p.id {order} LIMIT $3
+"""
+
+_ACCOUNT_SQL = """
+SELECT p.id FROM posts p
+WHERE p.author_id = $1 AND p.deleted_at IS NULL
+  AND ($2::bigint IS NULL OR p.id < $2) AND ($3::bigint IS NULL OR p.id > $3)
+  AND (p.visibility IN ('public', 'unlisted') OR p.author_id = $5
+       OR (p.visibility = 'followers' AND $6::boolean)
+       OR EXISTS (SELECT 1 FROM mentions m WHERE m.post_id = p.id AND m.account_id = $5))
+  -- exclude_replies keeps self-replies (threads), as Mastodon does
+  AND (NOT $7::boolean OR p.in_reply_to_id IS NULL OR p.in_reply_to_account_id = p.author_id)
+  AND (NOT $8::boolean OR p.boost_of_id IS NULL)
+  AND ($9::text IS NULL OR EXISTS (SELECT 1 FROM post_tags pt JOIN tags t ON t.id = pt.tag_id
+                                  WHERE pt.posts_id = p.id AND t.name = $9))
+ORDER BY p.id {order} LIMIT $4
+"""
+
+
+async def read_public(
+    redis: Redis, viewer_id: int | None, page: Page, *, local_only: bool = False
+) -> Hydrated:
+    """Public, top-level, original posts (Mastodon's public timeline leaves out replies and
+    boosts), newest first; ``local_only`` for this instance's alone."""
+    sql = _PUBLIC_SQL.format(
+        local="AND p.local" if local_only else "",
+        order="ASC" if page.ascending else "DESC",
+    )
+    ids = await _query(sql, page.max_id, page.lower, page.limit + BATCH_SLACK)
+    hydrated = await hydrate(redis, viewer_id, sorted(ids, reverse=True), hide_muted=True)
+    return trim(hydrated, page)
+
+
+async def read_account(
+    redis: Redis,
+    viewer_id: int | None,
+    author_id: int,
+    page: Page,
+    *,
+    exclude_replies: bool = False,
+    exclude_boosts: bool = False,
+    tagged: str | None = None,
+) -> Hydrated:
+    """An account's posts (and boosts) that the viewer may see, newest first."""
+    follows = viewer_id is not None and bool(
+        await _query(
+            "SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2 "
+            "AND state = 'accepted'",
+            viewer_id,
+            author_id,
+        )
+    )
+    sql = _ACCOUNT_SQL.format(order="ASC" if page.ascending else "DESC")
+    tag = tagged.lower().lstrip("#") if tagged else None
+    args = [author_id, page.max_id, page.lower, page.limit + BATCH_SLACK, viewer_id, follows]
+    args += [exclude_replies, exclude_boosts, tag]
+    ids = await _query(sql, *args)
+    hydrated = await hydrate(redis, viewer_id, sorted(ids, reverse=True))
+    return trim(hydrated, page)

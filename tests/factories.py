@@ -6,10 +6,13 @@ needs next: an app's credentials, a user, a raw token to send as ``Authorization
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 from instance.config import Settings
-from models.accounts import Role, User
+from models.accounts import Account, Role, User
+from models.ids import next_id
+from models.posts import Mention, Post, Visibility
 from services import oauth
 from services.accounts import NewAccount, create_local_account
 from services.applications import ClientApp, register_application
@@ -72,3 +75,33 @@ async def make_user(
         approved=approved,
     )
     return await create_local_account(settings, new)
+
+
+# Posts (written directly, for tests about what happens *to* posts; tests about posting itself
+# go through services.posting or the API)
+
+
+async def make_post(
+    author: Account,
+    text: str = "hello",
+    *,
+    visibility: Visibility = Visibility.PUBLIC,
+    mentions: Sequence[Account] = (),
+) -> Post:
+    """A plain post by ``author`` with ``mentions`` recorded (no fan-out, no notifications)."""
+    post_id = next_id()
+    post = await Post.create(
+        id=post_id,
+        author=author,
+        uri=f"{author.uri}/statuses/{post_id}",
+        text=text,
+        html=f"<p>{html.escape(text)}</p>",
+        visibility=visibility,
+    )
+    for account in mentions:
+        await Mention.create(post=post, account=account)
+    return post
+
+
+async def account_of(user: User) -> Account:
+    return await Account.get(id=user.account_id)  # type: ignore[attr-defined]

@@ -8,8 +8,9 @@ from web.api.accounts import accounts
 from web.api.apps import apps
 from web.api.instance import instance
 from web.api.oauth import oauth
+from web.api.timelines import timelines_api
 
 
 def register_api(app: Quart) -> None:
-    for blueprint in (apps, oauth, accounts, instance):
+    for blueprint in (apps, oauth, accounts, instance, timelines_api):
         app.register_blueprint(blueprint)

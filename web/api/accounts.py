@@ -9,11 +9,11 @@ from quart import Blueprint
 from quart_rate_limiter import rate_limit
 
 from services import accounts as account_service
-from services.errors import NotFound
 from services.oauth import TokenContext
 from web.api.auth import require_auth
 from web.api.entities import render_account, render_credential_account, render_token
 from web.api.params import params
+from web.api.paths import snowflake_from_path
 from web.deps import settings
 from web.ratelimit import SIGN_UP
 
@@ -52,13 +52,6 @@ class UpdateCredentialsParams(BaseModel):
 
 class LookupParams(BaseModel):
     acct: str = Field(min_length=1, max_length=1024)
-
-
-def _account_id(raw: str) -> int:
-    """A path id: anything but a positive decimal number names no account (404, never 500)."""
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
-        raise NotFound("Record not found")
-    return int(raw)
 
 
 @accounts.post("/api/v1/accounts")
@@ -114,7 +107,7 @@ async def lookup(params: LookupParams) -> dict[str, Any]:
 
 @accounts.get("/api/v1/accounts/<account_id>")
 async def show(account_id: str) -> dict[str, Any]:
-    account = await account_service.get_account(_account_id(account_id))
+    account = await account_service.get_account(snowflake_from_path(account_id))
     return render_account(account, settings())
 
 
