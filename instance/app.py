@@ -15,7 +15,9 @@ from web.api import register_api
 from web.cors import register_cors
 from web.errors import register_error_handlers
 from web.health import health
+from web.jsonprovider import OrjsonProvider
 from web.ratelimit import register_rate_limits
+from web.timing import register_server_timing
 from web.ui import ui
 from web.wellknown import wellknown
 
@@ -31,8 +33,9 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
         MAX_CONTENT_LENGTH=1024 * 1024,
         QUART_SCHEMA_CONVERSION_PREFERENCE="pydantic",
     )
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep entities in Mastodon's order
+    app.json = OrjsonProvider(app)  # keeps keys in Mastodon's order, and is fast
     QuartSchema(app, info={"title": "Starling client API", "version": VERSION})
+    register_server_timing(app)
     register_cors(app)
     register_rate_limits(app)
     register_error_handlers(app)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from tortoise import connections
 
 from instance.config import Settings
@@ -42,25 +43,41 @@ end
 return pushed
 """
 
+# $2: the post is a boost (followers who turned off the author's boosts do not get it).
 _LOCAL_FOLLOWERS_SQL = """
 SELECT f.follower_id FROM follows f JOIN accounts a ON a.id = f.follower_id
 WHERE f.followee_id = $1 AND f.state = 'accepted' AND a.domain IS NULL
+  AND (f.show_reblogs OR NOT $2::boolean)
 """
 
-# What belongs in a home timeline, in SQL: the viewer's own posts and those of accounts it
-# follows, except direct posts that do not mention it.
+# What belongs in a home timeline, in SQL: posts by the authors of {authors} (the viewer $1
+# and those it follows, each with whether the viewer wants their boosts), except direct posts
+# that do not mention the viewer. One index scan on (author_id, id) per author (LATERAL), then
+# a merge: never a scan of everyone's posts.
 _HOME_SQL = """
-SELECT p.id FROM posts p
-WHERE p.author_id = ANY($2::bigint[]) AND p.deleted_at IS NULL
-  AND ($3::bigint IS NULL OR p.id < $3) AND ($4::bigint IS NULL OR p.id > $4)
-  AND (p.visibility <> 'direct' OR p.author_id = $1
-       OR EXISTS (SELECT 1 FROM mentions m WHERE m.post_id = p.id AND m.account_id = $1))
-ORDER BY p.id {order} LIMIT $5
+SELECT x.id FROM ({authors}) AS a(author_id, show_boosts)
+CROSS JOIN LATERAL (
+  SELECT p.id FROM posts p
+  WHERE p.author_id = a.author_id AND p.deleted_at IS NULL
+    AND (a.show_boosts OR p.boost_of_id IS NULL)
+    AND ($3::bigint IS NULL OR p.id < $3) AND ($4::bigint IS NULL OR p.id > $4)
+    AND (p.visibility <> 'direct' OR p.author_id = $1
+         OR EXISTS (SELECT 1 FROM mentions m WHERE m.post_id = p.id AND m.account_id = $1))
+  ORDER BY p.id {order} LIMIT $5
+) x
+ORDER BY x.id {order} LIMIT $5
 """
-
-_FOLLOWED_SQL = """
-SELECT followee_id FROM follows WHERE follower_id = $1 AND state = 'accepted'
-"""
+# ... for the viewer and the followed authors not in $2 (the big ones: merged at read time),
+_PUSHED_AUTHORS = (
+    "SELECT $1::bigint, true UNION ALL "
+    "SELECT followee_id, show_reblogs FROM follows WHERE follower_id = $1 "
+    "AND state = 'accepted' AND NOT (followee_id = ANY($2::bigint[]))"
+)
+# ... or for the followed authors among those in $2.
+_FOLLOWED_AUTHORS_IN = (
+    "SELECT followee_id, show_reblogs FROM follows WHERE follower_id = $1 "
+    "AND state = 'accepted' AND followee_id = ANY($2::bigint[])"
+)
 
 _BIG_AUTHORS_SQL = """
 SELECT f.followee_id FROM follows f JOIN accounts a ON a.id = f.follower_id
@@ -84,11 +101,11 @@ async def _query(sql: str, *args: object) -> list[int]:
 async def fan_out(redis: Redis, settings: Settings, post: dict[str, object]) -> int:
     """Push a new post into the home timelines it belongs in; returns how many got it.
 
-    ``post`` needs ``id``, ``author_id``, ``visibility`` and ``mention_ids``. The author's own
-    timeline always gets it; followers' only when the author is small enough.
+    ``post`` needs ``id``, ``author_id``, ``visibility``, ``boost_of_id`` and ``mention_ids``.
+    The author's own timeline always gets it; followers' only when the author is small enough.
     """
     post_id, author_id = int(post["id"]), int(post["author_id"])  # type: ignore[call-overload]
-    followers = await _query(_LOCAL_FOLLOWERS_SQL, author_id)
+    followers = await _query(_LOCAL_FOLLOWERS_SQL, author_id, bool(post["boost_of_id"]))
     big = len(followers) > settings.timeline.fanout_max_followers
     await _mark_big(redis, settings, author_id, big)
     recipients = [author_id]
@@ -137,7 +154,8 @@ async def remove_author(redis: Redis, viewer_id: int, author_id: int) -> None:
 
 async def merge_author(redis: Redis, viewer_id: int, author_id: int, limit: int = 40) -> None:
     """After a follow: bring the author's recent posts into the viewer's (existing) timeline."""
-    recent = await _query(_HOME_SQL.format(order="DESC"), viewer_id, [author_id], None, None, limit)
+    sql = _HOME_SQL.format(authors=_FOLLOWED_AUTHORS_IN, order="DESC")
+    recent = await _query(sql, viewer_id, [author_id], None, None, limit)
     await push(redis, [viewer_id], recent)
 
 
@@ -164,10 +182,9 @@ async def _big_authors(redis: Redis, settings: Settings) -> set[int]:
 
 async def rebuild(redis: Redis, settings: Settings, viewer_id: int) -> None:
     """Fill a missing timeline from Postgres, by the same rule as the push path."""
-    followed = await _query(_FOLLOWED_SQL, viewer_id)
     big = await _big_authors(redis, settings)
-    authors = [viewer_id, *(a for a in followed if a not in big)]
-    ids = await _query(_HOME_SQL.format(order="DESC"), viewer_id, authors, None, None, CAP)
+    sql = _HOME_SQL.format(authors=_PUSHED_AUTHORS, order="DESC")
+    ids = await _query(sql, viewer_id, list(big), None, None, CAP)
     key = home_key(viewer_id)
     async with redis.pipeline(transaction=True) as pipe:
         pipe.delete(key)
@@ -175,34 +192,30 @@ async def rebuild(redis: Redis, settings: Settings, viewer_id: int) -> None:
         await pipe.execute()
 
 
-async def _from_redis(redis: Redis, key: str, page: Page, count: int) -> list[int]:
-    """Up to ``count`` ids in the page's window, newest first (scores are milliseconds: the
-    window is widened to whole milliseconds and then cut exactly on the ids)."""
+def _queue_range(pipe: Pipeline, key: str, page: Page, count: int) -> None:
+    """Queue the read of up to ``count`` entries in the page's window (scores are milliseconds:
+    the window is widened to whole milliseconds here and cut exactly on the ids afterwards)."""
     lower = page.lower
     low = id_millis(lower) if lower is not None else "(0"
     if page.ascending:
-        raw = await redis.zrangebyscore(key, low, "+inf", start=0, num=count + BATCH_SLACK)
-        ids = [int(m) for m in raw if m != b"0"]
-        return select_page(sorted(ids, reverse=True), Page(page.max_id, None, page.min_id, count))
-    high = id_millis(page.max_id) if page.max_id is not None else "+inf"
-    raw = await redis.zrevrangebyscore(key, high, low, start=0, num=count + BATCH_SLACK)
+        pipe.zrangebyscore(key, low, "+inf", start=0, num=count + BATCH_SLACK)
+    else:
+        high = id_millis(page.max_id) if page.max_id is not None else "+inf"
+        pipe.zrevrangebyscore(key, high, low, start=0, num=count + BATCH_SLACK)
+
+
+def _cut(raw: list[bytes], page: Page, count: int) -> list[int]:
     ids = sorted((int(m) for m in raw if m != b"0"), reverse=True)
-    return select_page(ids, Page(page.max_id, page.since_id, None, count))
+    return select_page(ids, Page(page.max_id, page.since_id, page.min_id, count))
 
 
-async def _from_big_authors(
-    redis: Redis, settings: Settings, viewer_id: int, page: Page, count: int
-) -> list[int]:
-    big = await _big_authors(redis, settings)
+async def _from_big_authors(big: set[int], viewer_id: int, page: Page, count: int) -> list[int]:
+    """The viewer's followed big authors' posts in the page's window, from Postgres."""
     if not big:
         return []
-    followed_big = [a for a in await _query(_FOLLOWED_SQL, viewer_id) if a in big]
-    if not followed_big:
-        return []
     order = "ASC" if page.ascending else "DESC"
-    ids = await _query(
-        _HOME_SQL.format(order=order), viewer_id, followed_big, page.max_id, page.lower, count
-    )
+    sql = _HOME_SQL.format(authors=_FOLLOWED_AUTHORS_IN, order=order)
+    ids = await _query(sql, viewer_id, list(big), page.max_id, page.lower, count)
     return sorted(ids, reverse=True)
 
 
@@ -213,11 +226,23 @@ async def home_ids(redis: Redis, settings: Settings, viewer_id: int, page: Page)
     (muted, blocked, deleted), so the caller takes the first ``limit`` that survive.
     """
     key = home_key(viewer_id)
-    if not await redis.exists(key):
-        await rebuild(redis, settings, viewer_id)
     count = page.limit + BATCH_SLACK
-    pushed = await _from_redis(redis, key, page, count)
-    merged = await _from_big_authors(redis, settings, viewer_id, page, count)
+    # One round trip for the common case: the timeline exists and the big set is cached.
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.exists(key)
+        _queue_range(pipe, key, page, count)
+        pipe.smembers(BIG_AUTHORS_KEY)
+        exists, raw, big_members = await pipe.execute()
+    if not exists:
+        await rebuild(redis, settings, viewer_id)
+        async with redis.pipeline(transaction=False) as pipe:
+            _queue_range(pipe, key, page, count)
+            (raw,) = await pipe.execute()
+    pushed = _cut(raw, page, count)
+    big = {int(m) for m in big_members} - {0} if big_members else None
+    if big is None:  # the cached set is gone (Redis flushed): recompute it
+        big = await _big_authors(redis, settings)
+    merged = await _from_big_authors(big, viewer_id, page, count)
     ids = sorted(set(pushed) | set(merged), reverse=True)
     return select_page(ids, Page(page.max_id, page.since_id, page.min_id, count))
 

@@ -56,9 +56,18 @@ def instance_database_url(server_url: str, name: str) -> str:
     return with_database_name(server_url, f"starling_e2e_{name}_{os.getpid()}")
 
 
-def start_instance(name: str, database_url: str, redis_url: str, tmp: Path) -> RunningInstance:
-    """``starling run`` on a free port, with ``database_url`` (created and migrated by it)."""
-    port = free_port()
+def start_instance(
+    name: str,
+    database_url: str,
+    redis_url: str,
+    tmp: Path,
+    *,
+    port: int | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> RunningInstance:
+    """``starling run`` on ``port`` (default: a free one), with ``database_url`` (created and
+    migrated by it) and ``redis_url``; ``extra_env`` adds or overrides STARLING_* settings."""
+    port = port or free_port()
     domain = f"127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -69,6 +78,7 @@ def start_instance(name: str, database_url: str, redis_url: str, tmp: Path) -> R
         "STARLING_DATABASE_URL": database_url,
         "STARLING_REDIS_URL": redis_url,
         "STARLING_STORAGE_DATA_DIR": str(tmp / f"data-{name}"),
+        **(extra_env or {}),
     }
     log_path = tmp / f"instance-{name}.log"
     with log_path.open("wb") as log:

@@ -228,3 +228,16 @@ async def test_timeline_is_capped(cast, monkeypatch):
 async def test_home_needs_a_token(cast):
     response = await cast.client.get("/api/v1/timelines/home")
     assert response.status_code == 401
+
+
+async def test_boosts_of_an_author_whose_boosts_are_turned_off_stay_out(cast):
+    await Follow.filter(follower=cast.viewer, followee=cast.small).update(show_reblogs=False)
+    await timelines.rebuild(cast.backends.redis, cast.settings, cast.viewer.id)
+    await boost(cast, cast.small, await make_post(cast.stranger, "boosted"))
+    own_post = await post_and_fan_out(cast, cast.small, "their own words")
+
+    pushed = await read_all_pages(cast)
+    await cast.backends.redis.flushall()
+    rebuilt = await read_all_pages(cast)
+
+    assert pushed == rebuilt == [str(own_post.id)]

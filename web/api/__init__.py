@@ -7,10 +7,24 @@ from quart import Quart
 from web.api.accounts import accounts
 from web.api.apps import apps
 from web.api.instance import instance
+from web.api.interactions import interactions
+from web.api.notifications import notifications
 from web.api.oauth import oauth
+from web.api.relationships import relationships
+from web.api.statuses import statuses
 from web.api.timelines import timelines_api
 
 
 def register_api(app: Quart) -> None:
-    for blueprint in (apps, oauth, accounts, instance, timelines_api):
+    for blueprint in (
+        apps,
+        oauth,
+        accounts,
+        instance,
+        timelines_api,
+        interactions,
+        statuses,
+        relationships,
+        notifications,
+    ):
         app.register_blueprint(blueprint)

@@ -10,6 +10,7 @@ from quart import g, request
 
 from services.errors import Unauthorized
 from services.oauth import TokenContext, authenticate_token
+from web.deps import backends
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -27,7 +28,7 @@ async def current_token() -> TokenContext | None:
     """The request's token context, or None when no token was sent (401 if a bad one was)."""
     if "token" not in g:
         raw = bearer_token()
-        g.token = await authenticate_token(raw) if raw else None
+        g.token = await authenticate_token(raw, backends().redis) if raw else None
     return g.token
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import quote
 
 from instance.config import Settings
 from models.accounts import Account, Role, User
@@ -194,7 +195,7 @@ def _status_body(post: Snapshot, hydrated: Hydrated, settings: Settings) -> dict
         "media_attachments": [],
         "application": None,
         "mentions": [_mention(account) for account in mentions],
-        "tags": [{"name": t, "url": f"{settings.base_url}/tags/{t}"} for t in post["tags"]],
+        "tags": [{"name": t, "url": f"{settings.base_url}/tags/{quote(t)}"} for t in post["tags"]],
         "emojis": [],
         "reblogs_count": post["boosts_count"],
         "favourites_count": post["likes_count"],

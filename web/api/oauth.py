@@ -29,7 +29,7 @@ from services.oauth import (
     authenticate_client,
 )
 from web.api.params import parse, request_data
-from web.deps import settings
+from web.deps import backends, settings
 from web.errors import error_response
 from web.ratelimit import SIGN_IN, TOKEN
 
@@ -212,7 +212,9 @@ async def revoke() -> Response:
     """RFC 7009: 200 whether or not the token existed, so it can't be used as an oracle."""
     form = await _form(RevokeForm)
     client = await authenticate_client(*_client_credentials(form))
-    await oauth_service.revoke_client_token(client, _required(form.token, "token"))
+    await oauth_service.revoke_client_token(
+        client, _required(form.token, "token"), backends().redis
+    )
     return jsonify({})
 
 

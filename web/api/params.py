@@ -62,6 +62,8 @@ async def request_data() -> dict[str, Any]:
             body = orjson.loads(raw) if raw.strip() else {}
         except orjson.JSONDecodeError:
             raise BadRequest("The request body is not valid JSON") from None
+        if body is None:  # some clients send a literal null for "no parameters"
+            body = {}
         if not isinstance(body, dict):
             raise BadRequest("The request body must be a JSON object")
         data.update(body)

@@ -1,0 +1,109 @@
+"""``make bench``: seed a realistic data set, start an instance (2 Hypercorn processes + 1
+worker) and measure it against the targets in shared/PERF.md. Prints a table and writes
+bench/results/latest.json. Benchmarks report; they never fail a build.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from bench import measure
+from bench.seed import ACCOUNTS, POSTS, seed
+from instance.backing import ensure_database, resolve_backing_services
+from instance.config import VERSION, load_settings
+from models.migrate import apply_migrations
+from tests.instances import RunningInstance, free_port, start_instance
+from tests.support import drop_database, redis_url_with_db, with_database_name
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+BENCH_REDIS_DB = 14
+WRK_RUNS = 3
+
+
+def ensure_wrk() -> str:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print("bench: installing wrk (apt-get install -y wrk)")
+        subprocess.run(["apt-get", "install", "-y", "wrk"], check=False, capture_output=True)
+        if shutil.which("wrk") is None:
+            subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
+            subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, capture_output=True)
+        wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("bench: wrk is not available")
+    return wrk
+
+
+async def prepare(database_url: str, redis_url: str, base_url: str):  # type: ignore[no-untyped-def]
+    await drop_database(database_url)
+    await ensure_database(database_url)
+    await apply_migrations(database_url)
+    redis = Redis.from_url(redis_url)
+    await redis.flushdb()
+    await redis.aclose()
+    started = time.perf_counter()
+    seeded = await seed(database_url, base_url)
+    took = time.perf_counter() - started
+    print(f"bench: seeded {ACCOUNTS:,} accounts and {POSTS:,} posts in {took:.1f} s")
+    return seeded
+
+
+def start(database_url: str, redis_url: str, tmp: Path, port: int) -> RunningInstance:
+    return start_instance(
+        "bench", database_url, redis_url, tmp, port=port,
+        extra_env={"STARLING_SERVER_WORKERS": "2", "STARLING_INSTANCE_NAME": "Starling bench"},
+    )  # fmt: skip
+
+
+def main() -> None:
+    wrk = ensure_wrk()
+    base = load_settings()
+    resolved, embedded = resolve_backing_services(base)
+    database_url = with_database_name(resolved.database.url, "starling_bench")
+    redis_url = redis_url_with_db(resolved.redis.url, BENCH_REDIS_DB)
+    port = free_port()
+    seeded = asyncio.run(prepare(database_url, redis_url, f"http://127.0.0.1:{port}"))
+    with tempfile.TemporaryDirectory() as tmp:
+        instance = start(database_url, redis_url, Path(tmp), port)
+        try:
+            rows = asyncio.run(
+                measure.run_all(instance, seeded, wrk, database_url, redis_url, WRK_RUNS)
+            )
+        finally:
+            instance.stop()
+            if embedded is not None:
+                embedded.close()
+    report(rows)
+
+
+def report(rows: list[measure.Row]) -> None:
+    header = (
+        f"Starling {VERSION} — Python {platform.python_version()}, {os.cpu_count()} cores; "
+        f"{ACCOUNTS:,} accounts, {POSTS:,} posts; 2 Hypercorn processes + 1 worker; "
+        f"wrk -t2 -c64 -d10s --latency, median of {WRK_RUNS}"
+    )
+    print("\n" + header + "\n")
+    print(f"| {'benchmark':<52} | {'result':<40} | {'target':<34} |")
+    print(f"|{'-' * 54}|{'-' * 42}|{'-' * 36}|")
+    for row in rows:
+        print(f"| {row.name:<52} | {row.result:<40} | {row.target:<34} |")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(
+        json.dumps({"header": header, "rows": [row.__dict__ for row in rows]}, indent=2)
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,227 @@
+"""The measurements: wrk under load, sequential httpx for unloaded latency, in-process fan-out."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import statistics
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from redis.asyncio import Redis
+from tortoise import Tortoise
+
+from bench.seed import Seeded
+from instance.config import TimelineSettings, load_settings
+from models import tortoise_config
+from services import timelines
+from services.postcache import load_posts
+from tests.instances import RunningInstance
+
+HOME_LUA = Path(__file__).with_name("home.lua")
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+@dataclass
+class Row:
+    name: str
+    result: str
+    target: str
+
+
+@dataclass
+class WrkResult:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def run_wrk(
+    wrk: str, url: str, *, script: Path | None = None, env: dict[str, str] | None = None
+) -> WrkResult:
+    command = [wrk, "-t2", "-c64", "-d10s", "--latency", url]
+    if script:
+        command[1:1] = ["-s", str(script)]
+    output = subprocess.run(
+        command, capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}
+    ).stdout
+    if "Non-2xx" in output:
+        raise RuntimeError(f"wrk saw errors:\n{output}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    return WrkResult(rps, p50, p99)
+
+
+def median_wrk(runs: int, *args, **kwargs) -> WrkResult:  # type: ignore[no-untyped-def]
+    results = [run_wrk(*args, **kwargs) for _ in range(runs)]
+    return WrkResult(
+        statistics.median(r.rps for r in results),
+        statistics.median(r.p50_ms for r in results),
+        statistics.median(r.p99_ms for r in results),
+    )
+
+
+def _fmt(result: WrkResult) -> str:
+    return f"{result.rps:,.0f} req/s, p50 {result.p50_ms:.1f} / p99 {result.p99_ms:.1f} ms"
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+async def warm_up(instance: RunningInstance, seeded: Seeded) -> None:
+    """Every viewer reads its home once (cold timelines are rebuilt from Postgres)."""
+    async with httpx.AsyncClient(base_url=instance.base_url, timeout=30) as client:
+        semaphore = asyncio.Semaphore(16)
+
+        async def read(token: str) -> None:
+            async with semaphore:
+                response = await client.get(
+                    "/api/v1/timelines/home", headers={"Authorization": f"Bearer {token}"}
+                )
+                response.raise_for_status()
+
+        await asyncio.gather(*(read(token) for token in seeded.viewer_tokens))
+
+
+async def unloaded_reads(
+    instance: RunningInstance, seeded: Seeded, count: int = 300
+) -> tuple[float, float, float]:
+    """Sequential home reads: client p50/p99 and the app's own median time (Server-Timing)."""
+    client_ms, server_ms = [], []
+    async with httpx.AsyncClient(base_url=instance.base_url, timeout=30) as client:
+        for n in range(count):
+            token = seeded.viewer_tokens[n % len(seeded.viewer_tokens)]
+            started = time.perf_counter()
+            response = await client.get(
+                "/api/v1/timelines/home", headers={"Authorization": f"Bearer {token}"}
+            )
+            client_ms.append((time.perf_counter() - started) * 1e3)
+            response.raise_for_status()
+            server_ms.append(float(response.headers["Server-Timing"].split("dur=")[1]))
+    p50, p99 = _percentiles(client_ms)
+    return p50, p99, statistics.median(server_ms)
+
+
+async def posting_latency(
+    instance: RunningInstance, seeded: Seeded, count: int = 300
+) -> tuple[float, float]:
+    samples = []
+    async with httpx.AsyncClient(base_url=instance.base_url, timeout=30) as client:
+        for n in range(count):
+            token = seeded.viewer_tokens[n % len(seeded.viewer_tokens)]
+            started = time.perf_counter()
+            response = await client.post(
+                "/api/v1/statuses",
+                json={"status": f"bench post {n} #bench"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            samples.append((time.perf_counter() - started) * 1e3)
+            response.raise_for_status()
+    return _percentiles(samples)
+
+
+async def fan_out_times(
+    database_url: str, redis_url: str, seeded: Seeded
+) -> tuple[float, float, float]:
+    """The fan-out job's work, in-process: 1,000 followers with the default limit, and
+    10,000 followers with the limit raised so they are pushed. Every timeline exists."""
+    settings = load_settings(
+        env={"STARLING_DATABASE_URL": database_url, "STARLING_REDIS_URL": redis_url}
+    )
+    pushed_settings = settings.model_copy(
+        update={"timeline": TimelineSettings(fanout_max_followers=20_000)}
+    )
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+    redis = Redis.from_url(redis_url)
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            for account in seeded.account_ids:
+                pipe.zadd(timelines.home_key(account), {timelines.SENTINEL: 0}, nx=True)
+            await pipe.execute()
+        results = []
+        for author, job_settings in (
+            (seeded.fan_1k, settings),
+            (seeded.everybody_follows, pushed_settings),
+        ):
+            _, rows = await Tortoise.get_connection("default").execute_query(
+                "SELECT id FROM posts WHERE author_id = $1 ORDER BY id DESC LIMIT 1", [author]
+            )
+            post = (await load_posts(redis, [rows[0]["id"]]))[rows[0]["id"]]
+            started = time.perf_counter()
+            count = await timelines.fan_out(redis, job_settings, post)
+            results.append(((time.perf_counter() - started) * 1e3, count))
+        (ms_1k, _), (ms_10k, count_10k) = results
+        return ms_1k, ms_10k, count_10k / (ms_10k / 1e3)
+    finally:
+        await redis.aclose()
+        await Tortoise.close_connections()
+
+
+async def run_all(
+    instance: RunningInstance,
+    seeded: Seeded,
+    wrk: str,
+    database_url: str,
+    redis_url: str,
+    runs: int,
+) -> list[Row]:
+    rows = []
+    await warm_up(instance, seeded)
+    floor = median_wrk(runs, wrk, f"{instance.base_url}/health")
+    rows.append(Row("floor: GET /health (trivial JSON)", _fmt(floor), "(the stack's ceiling)"))
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as tokens_file:
+        tokens_file.write("\n".join(seeded.viewer_tokens))
+    home = median_wrk(
+        runs, wrk, f"{instance.base_url}/api/v1/timelines/home",
+        script=Path(__file__).with_name("home.lua"), env={"BENCH_TOKENS": tokens_file.name},
+    )  # fmt: skip
+    os.unlink(tokens_file.name)
+    rows.append(
+        Row(
+            "home timeline, 20 posts, 500 viewers (wrk)",
+            _fmt(home),
+            ">= 3,000 req/s, p50 <= 20, p99 <= 60",
+        )
+    )
+    rows.append(Row("  ratio to floor", f"{home.rps / floor.rps:.0%}", ""))
+    p50, p99, server = await unloaded_reads(instance, seeded)
+    rows.append(
+        Row(
+            "one home read, unloaded",
+            f"p50 {p50:.2f} / p99 {p99:.2f} ms; app {server:.2f} ms",
+            "<= 3 ms server time",
+        )
+    )
+    p50, p99 = await posting_latency(instance, seeded)
+    rows.append(
+        Row(
+            "POST /api/v1/statuses, unloaded",
+            f"p50 {p50:.2f} / p99 {p99:.2f} ms",
+            "p50 <= 10, p99 <= 30 ms",
+        )
+    )
+    ms_1k, ms_10k, rate = await fan_out_times(database_url, redis_url, seeded)
+    rows.append(Row("fan-out to 1,000 followers", f"{ms_1k:.1f} ms", "<= 50 ms"))
+    rows.append(
+        Row(
+            "fan-out to 10,000 followers",
+            f"{ms_10k:.1f} ms ({rate:,.0f} inserts/s)",
+            "<= 400 ms; >= 40,000 inserts/s",
+        )
+    )
+    return rows

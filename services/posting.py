@@ -1,0 +1,393 @@
+"""Posting: write a post (mentions, hashtags, links), delete it, and read the thread around it.
+
+One transaction per write: the post, its mentions and tags, the counters it moves and the
+notifications it causes commit together or not at all. Caches are forgotten and the fan-out
+job is enqueued only after the commit, so nobody reads a post that might still roll back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+from tortoise import connections
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.timezone import now
+from tortoise.transactions import in_transaction
+
+from models.accounts import Account, User
+from models.ids import next_id
+from models.notifications import NotificationType
+from models.posts import Mention, Post, Tag, Visibility
+from models.relationships import Follow, FollowState
+from services import notify, text, timelines
+from services.backends import Backends
+from services.errors import NotFound, ValidationFailed
+from services.postcache import Snapshot, forget_accounts, forget_posts
+from services.statuses import Hydrated, hydrate
+
+IDEMPOTENCY_WINDOW = timedelta(hours=1)  # Mastodon keeps Idempotency-Key for an hour
+ANCESTORS_LIMIT = 40
+DESCENDANTS_LIMIT = 4000
+DESCENDANTS_DEPTH = 40
+# Mastodon shows logged-out visitors less of a thread: it is expensive to build.
+ANONYMOUS_DESCENDANTS_LIMIT = 60
+ANONYMOUS_DESCENDANTS_DEPTH = 20
+
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(?:[-_][a-z0-9]{2,8})?$", re.IGNORECASE)
+# From most public to most private: a reply may be more private than its parent, never less.
+_PRIVACY = [Visibility.PUBLIC, Visibility.UNLISTED, Visibility.FOLLOWERS, Visibility.DIRECT]
+REPLY_NOT_FOUND = "The post you are trying to reply to does not appear to exist."
+
+_TAGS_SQL = """
+INSERT INTO tags (id, name, created_at)
+SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[])
+ON CONFLICT (name) DO NOTHING
+"""
+
+# The nearest ancestors, root-most first; the path stops a reply cycle from looping.
+_ANCESTORS_SQL = """
+WITH RECURSIVE up(id, parent, path) AS (
+    SELECT id, in_reply_to_id, ARRAY[id] FROM posts WHERE id = $1
+    UNION ALL
+    SELECT p.id, p.in_reply_to_id, up.path || p.id FROM up JOIN posts p ON p.id = up.parent
+    WHERE array_length(up.path, 1) <= $2 AND NOT p.id = ANY(up.path)
+)
+SELECT id FROM up WHERE id <> $1 ORDER BY array_length(path, 1) DESC
+"""
+
+# Mastodon's order: depth first along the reply tree, siblings oldest first.
+_DESCENDANTS_SQL = """
+WITH RECURSIVE tree(id, path) AS (
+    SELECT id, ARRAY[id] FROM posts WHERE id = $1
+    UNION ALL
+    SELECT p.id, tree.path || p.id FROM tree JOIN posts p ON p.in_reply_to_id = tree.id
+    WHERE array_length(tree.path, 1) <= $2 AND NOT p.id = ANY(tree.path)
+)
+SELECT id FROM tree WHERE id <> $1 ORDER BY path LIMIT $3
+"""
+
+_DELETE_BOOSTS_SQL = "DELETE FROM posts WHERE boost_of_id = $1 RETURNING id, author_id"
+
+
+@dataclass(frozen=True)
+class NewPost:
+    """What a client asks to post; None means "the author's default"."""
+
+    text: str
+    visibility: Visibility | None = None
+    in_reply_to_id: int | None = None
+    spoiler_text: str = ""
+    sensitive: bool | None = None
+    language: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A validated post: its row, and the mentions and tags written with it."""
+
+    row: dict[str, Any]
+    mention_ids: list[int]
+    tags: list[str]
+
+    @property
+    def id(self) -> int:
+        return int(self.row["id"])
+
+    @property
+    def parent_id(self) -> int | None:
+        return self.row["in_reply_to_id"]
+
+
+# --- create ---------------------------------------------------------------------------------
+
+
+async def create_post(backends: Backends, author_account_id: int, new: NewPost) -> int:
+    """Write a post and answer its id; the same Idempotency-Key within an hour answers the
+    post it made the first time instead of writing another."""
+    key = _digest(new.idempotency_key)
+    if key and (earlier := await _earlier_post(author_account_id, key)):
+        return earlier
+    draft = await _prepare(backends, author_account_id, new, key)
+    try:
+        await _insert(draft)
+    except IntegrityError:
+        # A concurrent request with the same key won the race: answer its post.
+        if key and (earlier := await _earlier_post(author_account_id, key)):
+            return earlier
+        if draft.parent_id and not await Post.exists(id=draft.parent_id):
+            raise NotFound(REPLY_NOT_FOUND) from None  # the parent went away meanwhile
+        raise
+    await forget_accounts(backends.redis, [author_account_id])
+    if draft.parent_id:
+        await forget_posts(backends.redis, [draft.parent_id])
+    await backends.queue.enqueue_job("fanout", draft.id)
+    return draft.id
+
+
+def _digest(raw: str | None) -> str | None:
+    """Keys are stored hashed: any length or content fits the column."""
+    if raw is None or not raw.strip():
+        return None
+    return hashlib.sha256(raw.strip().encode()).hexdigest()
+
+
+async def _earlier_post(author_id: int, key: str) -> int | None:
+    cutoff = now() - IDEMPOTENCY_WINDOW
+    ids = await Post.filter(
+        author_id=author_id, idempotency_key=key, created_at__gte=cutoff
+    ).values_list("id", flat=True)
+    return ids[0] if ids else None
+
+
+async def _prepare(backends: Backends, author_id: int, new: NewPost, key: str | None) -> _Draft:
+    user = await User.filter(account_id=author_id).select_related("account").first()
+    if user is None:
+        raise NotFound("Record not found")
+    author: Account = user.account
+    if user.disabled_at is not None or author.suspended_at is not None:
+        raise NotFound("Record not found")
+    body, spoiler = _checked_text(new.text, new.spoiler_text)
+    parent = await _parent(backends, author_id, new.in_reply_to_id)
+    parsed = text.parse(body)
+    mentioned = await _resolve_mentions(backends, parsed.mentions)
+    settings = backends.settings
+    sensitive = user.default_sensitive if new.sensitive is None else new.sensitive
+    post_id = next_id()
+    row = {
+        "id": post_id,
+        "author_id": author_id,
+        "uri": f"{settings.base_url}/users/{author.username}/statuses/{post_id}",
+        "url": f"{settings.base_url}/@{author.username}/{post_id}",
+        "local": True,
+        "text": body,
+        "html": _html(backends, parsed, mentioned),
+        "spoiler_text": spoiler,
+        "sensitive": sensitive or bool(spoiler),  # Mastodon: a content warning hides the post
+        "language": _language(new.language, user.default_language),
+        "visibility": _visibility(new.visibility or user.default_visibility, author, parent),
+        "in_reply_to_id": parent["id"] if parent else None,
+        "in_reply_to_account_id": parent["author_id"] if parent else None,
+        "idempotency_key": key,
+    }
+    mention_ids = list(dict.fromkeys(account["id"] for account in mentioned.values()))
+    return _Draft(row=row, mention_ids=mention_ids, tags=parsed.tags)
+
+
+def _checked_text(raw: str, raw_spoiler: str) -> tuple[str, str]:
+    """Normalised text and content warning; both count towards the limit, as in Mastodon."""
+    body, spoiler = text.normalise(raw or ""), text.normalise(raw_spoiler or "")
+    if not body and spoiler:
+        body, spoiler = spoiler, ""  # Mastodon posts a lone content warning as the text
+    if not body:
+        raise ValidationFailed(
+            "Validation failed: Text can't be blank",
+            {"text": [{"error": "ERR_BLANK", "description": "can't be blank"}]},
+        )
+    if text.length(body) + text.length(spoiler) > text.MAX_CHARS:
+        raise ValidationFailed(
+            f"Validation failed: Text character limit of {text.MAX_CHARS} exceeded",
+            {"text": [{"error": "ERR_TOO_LONG", "description": "is too long"}]},
+        )
+    return body, spoiler
+
+
+async def _parent(backends: Backends, author_id: int, post_id: int | None) -> Snapshot | None:
+    """The post replied to, if the author may see it; a reply to a boost replies to its
+    original, as in Mastodon."""
+    if post_id is None:
+        return None
+    seen = await hydrate(backends.redis, author_id, [post_id])
+    if not seen.posts:
+        raise NotFound(REPLY_NOT_FOUND)
+    post = seen.posts[0]
+    return seen.originals[post["boost_of_id"]] if post["boost_of_id"] else post
+
+
+def _acct_key(backends: Backends, ref: text.MentionRef) -> str:
+    """The ``acct`` column a mention names: local for no host or our own host."""
+    username, domain = ref.key
+    if domain is None or domain == backends.settings.instance.domain.lower():
+        return username
+    return f"{username}@{domain}"
+
+
+async def _resolve_mentions(
+    backends: Backends, refs: list[text.MentionRef]
+) -> dict[str, dict[str, Any]]:
+    """Known, unsuspended accounts by acct; unknown names stay plain text."""
+    keys = {_acct_key(backends, ref) for ref in refs}
+    if not keys:
+        return {}
+    rows = await Account.filter(acct__in=keys, suspended_at__isnull=True).values(
+        "id", "acct", "url", "uri"
+    )
+    return {row["acct"]: row for row in rows}
+
+
+def _html(backends: Backends, parsed: text.ParsedText, mentioned: dict[str, Any]) -> str:
+    """Mentions link to the account's profile, hashtags to our tag page."""
+
+    def mention_url(ref: text.MentionRef) -> str | None:
+        account = mentioned.get(_acct_key(backends, ref))
+        return None if account is None else (account["url"] or account["uri"])
+
+    base_url = backends.settings.base_url
+    return text.render_html(parsed, mention_url, lambda name: f"{base_url}/tags/{quote(name)}")
+
+
+def _language(asked: str | None, default: str | None) -> str | None:
+    """Mastodon falls back to the user's posting language when the one given is not a code."""
+    for candidate in (asked, default):
+        if candidate and _LANGUAGE.match(candidate.strip()):
+            return candidate.strip()
+    return None
+
+
+def _visibility(asked: Visibility, author: Account, parent: Snapshot | None) -> Visibility:
+    """Silenced authors post unlisted; a reply to a followers-only or direct post is never
+    more public than its parent (Mastodon's composer does this; we enforce it for every
+    client)."""
+    if asked == Visibility.PUBLIC and author.silenced_at is not None:
+        asked = Visibility.UNLISTED
+    if parent is not None:
+        ceiling = Visibility(parent["visibility"])
+        private = ceiling in (Visibility.FOLLOWERS, Visibility.DIRECT)
+        if private and _PRIVACY.index(asked) < _PRIVACY.index(ceiling):
+            return ceiling
+    return asked
+
+
+async def _insert(draft: _Draft) -> None:
+    """Everything a new post changes, in one transaction."""
+    author_id, key = draft.row["author_id"], draft.row["idempotency_key"]
+    async with in_transaction():
+        if key:
+            # An expired key may be used again: release it from the post that held it.
+            await Post.filter(
+                author_id=author_id, idempotency_key=key, created_at__lt=now() - IDEMPOTENCY_WINDOW
+            ).update(idempotency_key=None)
+        post = await Post.create(**draft.row)
+        if draft.mention_ids:
+            await Mention.bulk_create(
+                [Mention(post_id=post.id, account_id=account) for account in draft.mention_ids]
+            )
+        if draft.tags:
+            await post.tags.add(*await _tags(draft.tags))
+        await Account.filter(id=author_id).update(
+            posts_count=F("posts_count") + 1, last_post_at=now()
+        )
+        if draft.parent_id is not None:
+            await Post.filter(id=draft.parent_id).update(replies_count=F("replies_count") + 1)
+        # The mentioned are addressed by the post whatever its visibility, so all may see it.
+        await notify.notify_many(NotificationType.MENTION, draft.mention_ids, author_id, post.id)
+
+
+async def _tags(names: list[str]) -> list[Tag]:
+    """Get or create tags by name; ON CONFLICT makes concurrent first uses of a tag safe."""
+    moment = now()
+    await connections.get("default").execute_query(
+        _TAGS_SQL, [[next_id() for _ in names], names, [moment for _ in names]]
+    )
+    return await Tag.filter(name__in=names)
+
+
+# --- delete ---------------------------------------------------------------------------------
+
+
+async def delete_post(backends: Backends, viewer_account_id: int, post_id: int) -> Hydrated:
+    """Delete the viewer's own post (anyone else's is a 404, as in Mastodon) and answer it
+    as it was, so the client can offer to redraft it."""
+    post = await Post.filter(
+        id=post_id, author_id=viewer_account_id, boost_of_id__isnull=True, deleted_at__isnull=True
+    ).first()
+    if post is None:
+        raise NotFound("Record not found")
+    before = await hydrate(backends.redis, viewer_account_id, [post_id])
+    if not before.posts:
+        raise NotFound("Record not found")
+    readers = await _timeline_readers(viewer_account_id, post_id)
+    replies = await Post.filter(in_reply_to_id=post_id).values_list("id", flat=True)
+    boosts = await _delete_rows(post)
+    changed_posts = [post_id, *boosts, *replies]
+    if post.in_reply_to_id is not None:
+        changed_posts.append(post.in_reply_to_id)
+    await forget_posts(backends.redis, changed_posts)
+    await forget_accounts(backends.redis, [viewer_account_id, *boosts.values()])
+    await timelines.remove(backends.redis, readers, [post_id, *boosts])
+    return before
+
+
+async def _timeline_readers(author_id: int, post_id: int) -> list[int]:
+    """Whose home timelines may hold the post: the author, local followers, the mentioned."""
+    followers = await Follow.filter(
+        followee_id=author_id, state=FollowState.ACCEPTED, follower__domain__isnull=True
+    ).values_list("follower_id", flat=True)
+    mentioned = await Mention.filter(post_id=post_id).values_list("account_id", flat=True)
+    return list(dict.fromkeys([author_id, *followers, *mentioned]))
+
+
+async def _delete_rows(post: Post) -> dict[int, int]:
+    """Delete the post and its boosts, and the counts they held; answers boost id -> booster.
+    Likes, mentions and notifications go with the rows (ON DELETE CASCADE)."""
+    async with in_transaction():
+        # execute_query drops RETURNING rows of a DELETE; execute_query_dict fetches them.
+        rows = await connections.get("default").execute_query_dict(_DELETE_BOOSTS_SQL, [post.id])
+        boosts = {row["id"]: row["author_id"] for row in rows}
+        if not await Post.filter(id=post.id).delete():
+            raise NotFound("Record not found")  # deleted by a concurrent request
+        for author_id in [post.author_id, *boosts.values()]:
+            await Account.filter(id=author_id, posts_count__gt=0).update(
+                posts_count=F("posts_count") - 1
+            )
+        if post.in_reply_to_id is not None:
+            await Post.filter(id=post.in_reply_to_id, replies_count__gt=0).update(
+                replies_count=F("replies_count") - 1
+            )
+    return boosts
+
+
+# --- thread ---------------------------------------------------------------------------------
+
+
+async def thread(
+    backends: Backends, viewer_id: int | None, post_id: int
+) -> tuple[list[int], list[int]]:
+    """Ancestors (root first) and descendants (Mastodon's order) that the viewer may see,
+    without muted or blocked accounts' posts. NotFound when the post itself is hidden."""
+    focus = await hydrate(backends.redis, viewer_id, [post_id])
+    if not focus.posts:
+        raise NotFound("Record not found")
+    anonymous = viewer_id is None
+    up = await _ids(_ANCESTORS_SQL, post_id, ANCESTORS_LIMIT)
+    down = await _ids(
+        _DESCENDANTS_SQL,
+        post_id,
+        ANONYMOUS_DESCENDANTS_DEPTH if anonymous else DESCENDANTS_DEPTH,
+        ANONYMOUS_DESCENDANTS_LIMIT if anonymous else DESCENDANTS_LIMIT,
+    )
+    above = set(up)
+    down = [i for i in down if i not in above]
+    seen = await hydrate(backends.redis, viewer_id, [*up, *down], hide_muted=True)
+    visible = {post["id"]: post for post in seen.posts}
+    ancestors = [i for i in up if i in visible]
+    descendants = _self_replies_first([visible[i] for i in down if i in visible])
+    return ancestors, descendants
+
+
+async def _ids(sql: str, *args: object) -> list[int]:
+    _, rows = await connections.get("default").execute_query(sql, list(args))
+    return [row["id"] for row in rows]
+
+
+def _self_replies_first(posts: list[Snapshot]) -> list[int]:
+    """Mastodon brings replies an author made to themself to the top, keeping their order."""
+    own = [p["id"] for p in posts if p["in_reply_to_account_id"] == p["author_id"]]
+    others = [p["id"] for p in posts if p["in_reply_to_account_id"] != p["author_id"]]
+    return own + others
