@@ -33,8 +33,10 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
         MAX_CONTENT_LENGTH=1024 * 1024,
         QUART_SCHEMA_CONVERSION_PREFERENCE="pydantic",
     )
-    app.json = OrjsonProvider(app)  # keeps keys in Mastodon's order, and is fast
     QuartSchema(app, info={"title": "Starling client API", "version": VERSION})
+    # After QuartSchema, which installs its own provider: ours keeps keys in Mastodon's order
+    # and encodes with orjson (we answer plain dicts, never pydantic models).
+    app.json = OrjsonProvider(app)
     register_server_timing(app)
     register_cors(app)
     register_rate_limits(app)

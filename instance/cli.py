@@ -109,7 +109,10 @@ def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
     def stop(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
+    # Explicitly, for both: a shell starts background jobs with SIGINT ignored, and Python
+    # then never raises KeyboardInterrupt.
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         while all(child.poll() is None for child in children):
             with contextlib.suppress(subprocess.TimeoutExpired):

@@ -9,7 +9,7 @@ through the ORM: PERF.md measured that at about half the throughput.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -45,7 +45,8 @@ WHERE id = ANY($1::bigint[])
 
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.isoformat()
+        # Already in the clients' format (UTC, milliseconds, Z): rendering copies it as is.
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     if isinstance(value, list):
         return [_plain(item) for item in value]
     return value

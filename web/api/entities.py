@@ -49,6 +49,8 @@ def _when(moment: datetime | str) -> datetime:
 
 def iso(moment: datetime | str) -> str:
     """Mastodon's time format: UTC with milliseconds and a Z, e.g. 2026-11-25T10:00:00.000Z."""
+    if isinstance(moment, str) and moment.endswith("Z") and len(moment) == 24:
+        return moment  # snapshots store times in this format already
     moment = _when(moment)
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -56,14 +58,18 @@ def iso(moment: datetime | str) -> str:
 def iso_date(moment: datetime | date | str | None) -> str | None:
     if moment is None:
         return None
+    if isinstance(moment, str) and moment.endswith("Z"):
+        return moment[:10]
     if isinstance(moment, str):
         moment = _when(moment)
     day = moment.astimezone(UTC).date() if isinstance(moment, datetime) else moment
     return day.isoformat()
 
 
-def _midnight(moment: datetime | str) -> datetime:
+def _midnight(moment: datetime | str) -> datetime | str:
     # Mastodon shows only the day an account was created (privacy), as midnight UTC.
+    if isinstance(moment, str) and moment.endswith("Z"):
+        return f"{moment[:10]}T00:00:00.000Z"
     return _when(moment).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
@@ -177,7 +183,19 @@ def _mention(account: Snapshot) -> dict[str, str]:
     }
 
 
-def _status_body(post: Snapshot, hydrated: Hydrated, settings: Settings) -> dict[str, Any]:
+def _account_entity(
+    account_id: int, hydrated: Hydrated, settings: Settings, rendered: dict[int, dict[str, Any]]
+) -> dict[str, Any]:
+    """Render each account once per response: a page often holds one author many times."""
+    entity = rendered.get(account_id)
+    if entity is None:
+        entity = rendered[account_id] = render_account(hydrated.accounts[account_id], settings)
+    return entity
+
+
+def _status_body(
+    post: Snapshot, hydrated: Hydrated, settings: Settings, rendered: dict[int, dict[str, Any]]
+) -> dict[str, Any]:
     viewer = hydrated.viewer
     post_id = post["id"]
     mentions = [hydrated.accounts[m] for m in post["mention_ids"] if m in hydrated.accounts]
@@ -187,7 +205,7 @@ def _status_body(post: Snapshot, hydrated: Hydrated, settings: Settings) -> dict
         "uri": post["uri"],
         "url": post["url"] or post["uri"],
         "created_at": iso(post["created_at"]),
-        "account": render_account(hydrated.accounts[post["author_id"]], settings),
+        "account": _account_entity(post["author_id"], hydrated, settings, rendered),
         "content": post["html"],
         "visibility": API_VISIBILITY[Visibility(post["visibility"])],
         "sensitive": post["sensitive"],
@@ -221,14 +239,21 @@ def _str_or_none(value: int | None) -> str | None:
     return None if value is None else str(value)
 
 
-def render_status(post: Snapshot, hydrated: Hydrated, settings: Settings) -> dict[str, Any]:
-    """Mastodon's Status entity; a boost is a wrapper whose ``reblog`` is the boosted post."""
-    entity = _status_body(post, hydrated, settings)
+def render_status(
+    post: Snapshot,
+    hydrated: Hydrated,
+    settings: Settings,
+    rendered: dict[int, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Mastodon's Status entity; a boost is a wrapper whose ``reblog`` is the boosted post.
+    ``rendered`` shares account entities between the statuses of one response."""
+    rendered = {} if rendered is None else rendered
+    entity = _status_body(post, hydrated, settings, rendered)
     if entity.get("pinned") is None:
         del entity["pinned"]
     original = hydrated.originals.get(post["boost_of_id"]) if post["boost_of_id"] else None
     if original is not None:
-        entity["reblog"] = render_status(original, hydrated, settings)
+        entity["reblog"] = render_status(original, hydrated, settings, rendered)
         entity["content"] = ""
         entity["favourited"] = entity["reblog"]["favourited"]
         entity["reblogged"] = entity["reblog"]["reblogged"]
@@ -236,4 +261,5 @@ def render_status(post: Snapshot, hydrated: Hydrated, settings: Settings) -> dic
 
 
 def render_statuses(hydrated: Hydrated, settings: Settings) -> list[dict[str, Any]]:
-    return [render_status(post, hydrated, settings) for post in hydrated.posts]
+    rendered: dict[int, dict[str, Any]] = {}
+    return [render_status(post, hydrated, settings, rendered) for post in hydrated.posts]
