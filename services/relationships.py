@@ -25,6 +25,7 @@ from models.ids import next_id
 from models.notifications import NotificationType
 from models.relationships import Block, Follow, FollowState
 from services import notify, timelines
+from services.accounts import get_account
 from services.errors import Forbidden, NotFound, ValidationFailed
 from services.postcache import forget_accounts
 
@@ -107,16 +108,6 @@ async def relationship(viewer_id: int, account_id: int) -> Relationship:
 # --- shared steps -------------------------------------------------------------------------
 
 
-async def _target(account_id: int) -> Account:
-    """The other account, if it exists and is not suspended (else 404, as Mastodon)."""
-    if not 0 < account_id <= MAX_ID:
-        raise NotFound("Record not found")
-    account = await Account.filter(id=account_id, suspended_at__isnull=True).first()
-    if account is None:
-        raise NotFound("Record not found")
-    return account
-
-
 async def _lock_pair(conn: BaseDBAsyncClient, a: int, b: int) -> None:
     """Serialise every relationship change between ``a`` and ``b`` until the commit."""
     low, high = min(a, b), max(a, b)
@@ -181,7 +172,7 @@ async def follow(
 ) -> Relationship:
     """Follow a local account: a request if it is locked, else at once. Following again only
     changes the options (reblogs, notify) and answers the current relationship."""
-    target = await _target(target_id)
+    target = await get_account(target_id)
     if target.id == follower_id:
         raise Forbidden(SELF_FOLLOW)
     follower = await Account.get(id=follower_id)
@@ -241,7 +232,7 @@ async def _create_follow(
 
 async def unfollow(redis: Redis, follower_id: int, target_id: int) -> Relationship:
     """Stop following, or withdraw a pending request."""
-    target = await _target(target_id)
+    target = await get_account(target_id)
     async with in_transaction() as conn:
         await _lock_pair(conn, follower_id, target.id)
         state = await _delete_follow(conn, follower_id, target.id)
@@ -253,7 +244,7 @@ async def unfollow(redis: Redis, follower_id: int, target_id: int) -> Relationsh
 
 async def authorize(redis: Redis, me: int, requester_id: int) -> Relationship:
     """Accept a pending follow request from ``requester_id`` (404 if there is none)."""
-    requester = await _target(requester_id)
+    requester = await get_account(requester_id)
     if not requester.is_local:
         raise ValidationFailed(REMOTE_REQUEST)
     async with in_transaction() as conn:
@@ -272,7 +263,7 @@ async def authorize(redis: Redis, me: int, requester_id: int) -> Relationship:
 
 async def reject(me: int, requester_id: int) -> Relationship:
     """Refuse a pending follow request (404 if there is none)."""
-    requester = await _target(requester_id)
+    requester = await get_account(requester_id)
     if not requester.is_local:
         raise ValidationFailed(REMOTE_REQUEST)
     async with in_transaction() as conn:
@@ -292,7 +283,7 @@ async def reject(me: int, requester_id: int) -> Relationship:
 async def block(redis: Redis, me_id: int, target_id: int) -> Relationship:
     """Block: no follows or requests either way, and each out of the other's home timeline.
     Blocking yourself changes nothing (as Mastodon)."""
-    target = await _target(target_id)
+    target = await get_account(target_id)
     if target.id == me_id:
         return await relationship(me_id, me_id)
     me = await Account.get(id=me_id)
@@ -316,7 +307,7 @@ async def block(redis: Redis, me_id: int, target_id: int) -> Relationship:
 
 
 async def unblock(me: int, target_id: int) -> Relationship:
-    target = await _target(target_id)
+    target = await get_account(target_id)
     await Block.filter(account_id=me, target_id=target.id).delete()
     return await relationship(me, target.id)
 
@@ -325,7 +316,7 @@ async def mute(
     redis: Redis, me: int, target_id: int, *, notifications: bool = True, duration: int = 0
 ) -> Relationship:
     """Mute (again: the new options replace the old); ``duration`` seconds, 0 = for ever."""
-    target = await _target(target_id)
+    target = await get_account(target_id)
     if target.id == me:
         return await relationship(me, me)
     expires_at = now() + timedelta(seconds=duration) if duration > 0 else None
@@ -340,7 +331,7 @@ async def mute(
 
 
 async def unmute(me: int, target_id: int) -> Relationship:
-    target = await _target(target_id)
+    target = await get_account(target_id)
     await connections.get("default").execute_query(
         "DELETE FROM mutes WHERE account_id = $1 AND target_id = $2", [me, target.id]
     )

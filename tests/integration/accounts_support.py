@@ -6,53 +6,23 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from instance.config import Settings
-from models.accounts import Role, User
-from models.oauth import Application
-from services import oauth, tokens
-from services.accounts import NewAccount, create_local_account
+from models.accounts import User
+from tests.factories import PASSWORD, bearer, make_user, token_for
 
 ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-PASSWORD = "correct horse battery"
-
-
-async def make_application(scopes: str = "read write follow") -> Application:
-    return await Application.create(
-        name="Test client",
-        client_id=tokens.new_secret(16),
-        client_secret_hash=tokens.digest(tokens.new_secret()),
-        redirect_uris="urn:ietf:wg:oauth:2.0:oob",
-        scopes=scopes,
-    )
 
 
 async def app_token(scopes: str = "read write follow") -> str:
     """A client-credentials token: it acts for the application alone."""
-    application = await make_application(scopes)
-    raw, _ = await oauth.issue_token(
-        application_id=application.id, user_id=None, scopes=frozenset(scopes.split())
-    )
-    return raw
-
-
-async def make_user(settings: Settings, username: str = "alice", *, role: Role = Role.USER) -> User:
-    new = NewAccount(
-        username=username, email=f"{username}@example.com", password=PASSWORD, role=role
-    )
-    return await create_local_account(settings, new)
+    return await token_for(None, scopes)
 
 
 async def user_token(user: User, scopes: str = "read write follow") -> str:
-    application = await make_application(scopes)
-    raw, _ = await oauth.issue_token(
-        application_id=application.id, user_id=user.id, scopes=frozenset(scopes.split())
-    )
-    return raw
+    return await token_for(user, scopes)
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+__all__ = ["PASSWORD", "bearer", "make_user"]
 
 
 def registration(username: str = "newbie", **overrides: Any) -> dict[str, Any]:

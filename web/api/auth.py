@@ -53,3 +53,13 @@ def require_auth(
         return wrapper
 
     return decorator
+
+
+async def optional_reader(scope: str) -> int | None:
+    """The viewing account for endpoints readable without a token (public things): None when
+    anonymous; a token, if sent, must grant ``scope``."""
+    token = await current_token()
+    if token is None:
+        return None
+    token.require(scope)
+    return token.account_id

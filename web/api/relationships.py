@@ -18,7 +18,7 @@ from services.account_lists import Listed
 from services.accounts import get_account
 from services.oauth import TokenContext
 from services.relationships import Relationship
-from web.api.auth import current_token, require_auth
+from web.api.auth import optional_reader, require_auth
 from web.api.entities import iso, render_account
 from web.api.pagination import PageParams, with_links
 from web.api.params import params
@@ -170,20 +170,10 @@ async def _list(
     return await account_lists.account_list(backends().redis, kind, owner_id, page, viewer_id)
 
 
-async def _optional_viewer() -> int | None:
-    """Mastodon's ``authorize_if_got_token! :read, :'read:accounts'``: anyone may read, but a
-    token that is sent must allow it."""
-    token = await current_token()
-    if token is None:
-        return None
-    token.require("read:accounts")
-    return token.account_id
-
-
 @relationships.get("/api/v1/accounts/<raw_id>/followers")
 @params(PageParams, query=True)
 async def followers(raw_id: str, params: PageParams) -> Response:
-    viewer = await _optional_viewer()
+    viewer = await optional_reader("read:accounts")
     account = await get_account(snowflake_from_path(raw_id))
     return _list_response(await _list("followers", account.id, params, viewer))
 
@@ -191,7 +181,7 @@ async def followers(raw_id: str, params: PageParams) -> Response:
 @relationships.get("/api/v1/accounts/<raw_id>/following")
 @params(PageParams, query=True)
 async def following(raw_id: str, params: PageParams) -> Response:
-    viewer = await _optional_viewer()
+    viewer = await optional_reader("read:accounts")
     account = await get_account(snowflake_from_path(raw_id))
     return _list_response(await _list("following", account.id, params, viewer))
 

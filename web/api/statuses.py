@@ -12,10 +12,11 @@ from services import posting
 from services.errors import NotFound, ValidationFailed
 from services.oauth import TokenContext
 from services.statuses import hydrate
-from web.api.auth import current_token, require_auth
+from web.api.auth import optional_reader, require_auth
 from web.api.entities import API_VISIBILITY, render_status
 from web.api.params import params
 from web.api.paths import snowflake_from_path
+from web.api.status_view import status_entity
 from web.deps import backends, settings
 
 statuses = Blueprint("statuses", __name__)
@@ -81,22 +82,6 @@ def _reply_target(raw: str | None) -> int | None:
         raise NotFound(posting.REPLY_NOT_FOUND) from None
 
 
-async def _status(viewer_id: int | None, post_id: int) -> dict[str, Any]:
-    hydrated = await hydrate(backends().redis, viewer_id, [post_id])
-    if not hydrated.posts:
-        raise NotFound("Record not found")
-    return render_status(hydrated.posts[0], hydrated, settings())
-
-
-async def _reader() -> int | None:
-    """The viewing account: anonymous without a token; a token must allow reading statuses."""
-    token = await current_token()
-    if token is None:
-        return None
-    token.require("read:statuses")
-    return token.account_id
-
-
 @statuses.post("/api/v1/statuses")
 @require_auth("write:statuses")
 @params(CreateStatusParams)
@@ -112,13 +97,13 @@ async def create(token: TokenContext, params: CreateStatusParams) -> dict[str, A
         idempotency_key=request.headers.get("Idempotency-Key"),
     )
     post_id = await posting.create_post(backends(), token.account_id or 0, new)
-    return await _status(token.account_id, post_id)
+    return await status_entity(token.account_id, post_id)
 
 
 @statuses.get("/api/v1/statuses/<status_id>")
 async def show(status_id: str) -> dict[str, Any]:
     post_id = snowflake_from_path(status_id)
-    return await _status(await _reader(), post_id)
+    return await status_entity(await optional_reader("read:statuses"), post_id)
 
 
 @statuses.delete("/api/v1/statuses/<status_id>")
@@ -136,7 +121,7 @@ async def delete(status_id: str, token: TokenContext) -> dict[str, Any]:
 @statuses.get("/api/v1/statuses/<status_id>/context")
 async def context(status_id: str) -> dict[str, Any]:
     post_id = snowflake_from_path(status_id)
-    viewer = await _reader()
+    viewer = await optional_reader("read:statuses")
     ancestors, descendants = await posting.thread(backends(), viewer, post_id)
     hydrated = await hydrate(backends().redis, viewer, [*ancestors, *descendants])
     rendered = {post["id"]: render_status(post, hydrated, settings()) for post in hydrated.posts}
