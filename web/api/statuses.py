@@ -8,7 +8,7 @@ from pydantic import BaseModel, field_validator
 from quart import Blueprint, request
 
 from models.posts import Visibility
-from services import posting
+from services import posting, threads
 from services.errors import NotFound, ValidationFailed
 from services.oauth import TokenContext
 from services.statuses import hydrate
@@ -122,7 +122,7 @@ async def delete(status_id: str, token: TokenContext) -> dict[str, Any]:
 async def context(status_id: str) -> dict[str, Any]:
     post_id = snowflake_from_path(status_id)
     viewer = await optional_reader("read:statuses")
-    ancestors, descendants = await posting.thread(backends(), viewer, post_id)
+    ancestors, descendants = await threads.thread(backends(), viewer, post_id)
     hydrated = await hydrate(backends().redis, viewer, [*ancestors, *descendants])
     rendered = {post["id"]: render_status(post, hydrated, settings()) for post in hydrated.posts}
     return {
