@@ -18,7 +18,9 @@ from tortoise import connections
 
 POST_KEY = "post:{}"
 ACCOUNT_KEY = "account:{}"
-TTL_SECONDS = 6 * 3600
+# Bounds how long a snapshot can stay stale if a reader re-caches a row while a writer
+# changes it (the writer forgets it after its commit; a slow reader may put the old one back).
+TTL_SECONDS = 3600
 
 Snapshot = dict[str, Any]
 
