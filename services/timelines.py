@@ -160,7 +160,10 @@ async def merge_author(redis: Redis, viewer_id: int, author_id: int, limit: int 
 
 
 async def _mark_big(redis: Redis, settings: Settings, author_id: int, big: bool) -> None:
-    await _big_authors(redis, settings)  # make sure the set exists before changing it
+    # The set must exist (rebuilt from Postgres if Redis lost it) before one member changes;
+    # EXISTS rather than reading every member on each fan-out.
+    if not await redis.exists(BIG_AUTHORS_KEY):
+        await _big_authors(redis, settings)
     if big:
         await redis.sadd(BIG_AUTHORS_KEY, author_id)
     else:

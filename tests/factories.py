@@ -105,3 +105,11 @@ async def make_post(
 
 async def account_of(user: User) -> Account:
     return await Account.get(id=user.account_id)  # type: ignore[attr-defined]
+
+
+async def member(
+    settings: Settings, name: str, scopes: str = "read write follow"
+) -> tuple[Account, str]:
+    """A local account and a raw bearer token for it."""
+    user = await make_user(settings, name)
+    return await account_of(user), await token_for(user, scopes)

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from models.accounts import Account
 from models.notifications import Notification, NotificationType
 from models.posts import Post, Visibility
 from models.relationships import Block, Follow, FollowState, Like, Mute
 from services.statuses import hydrate
-from tests.factories import account_of, bearer, make_post, make_user, token_for
+from tests.factories import bearer, make_post, member
 from web.api.entities import render_status
-
-
-async def member(settings, name: str, scopes: str = "read write follow") -> tuple[Account, str]:
-    user = await make_user(settings, name)
-    return await account_of(user), await token_for(user, scopes)
 
 
 async def favourite(client, token: str, post_id: int, action: str = "favourite"):

@@ -8,14 +8,9 @@ import re
 from models.accounts import Account
 from models.posts import Visibility
 from models.relationships import Block, Like
-from tests.factories import account_of, bearer, make_post, make_user, token_for
+from tests.factories import bearer, make_post, member
 
 NEXT = re.compile(r'<([^>]+)>; rel="next"')
-
-
-async def member(settings, name: str, scopes: str = "read write follow") -> tuple[Account, str]:
-    user = await make_user(settings, name)
-    return await account_of(user), await token_for(user, scopes)
 
 
 async def crowd(client, settings, post_id: int, action: str, names: list[str]) -> None:

@@ -10,12 +10,7 @@ from models.posts import Post, Visibility
 from models.relationships import Follow, FollowState
 from services import timelines
 from tests.drain import drain
-from tests.factories import account_of, bearer, make_post, make_user, token_for
-
-
-async def member(settings, name: str, scopes: str = "read write follow") -> tuple[Account, str]:
-    user = await make_user(settings, name)
-    return await account_of(user), await token_for(user, scopes)
+from tests.factories import bearer, make_post, member
 
 
 async def act(client, token: str, post_id: int | str, action: str = "reblog", **body):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -19,33 +18,12 @@ from models.relationships import Follow, FollowState
 from services import posting, timelines
 from tests.drain import drain
 from tests.factories import bearer, make_user, token_for
+from tests.html import built_from
 
 
 async def author(settings: Settings, name: str = "alice") -> tuple[User, dict[str, str]]:
     user = await make_user(settings, name)
     return user, bearer(await token_for(user, "read write follow"))
-
-
-class _Markup(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: set[str] = set()
-        self.attributes: set[str] = set()
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.add(tag)
-        for name, value in attrs:
-            self.attributes.add(name)
-            if name == "href":
-                self.hrefs.append(value or "")
-
-
-def markup_of(content: str) -> tuple[set[str], set[str], list[str]]:
-    """The elements, attribute names and link targets a browser would build from ``content``."""
-    parser = _Markup()
-    parser.feed(content)
-    return parser.tags, parser.attributes, parser.hrefs
 
 
 async def post(client: Client, headers: dict[str, str], **fields: Any) -> Any:
@@ -206,7 +184,7 @@ async def test_markup_in_the_text_is_shown_never_run(client, settings, attack):
 
     entity = await (await post(client, headers, status=attack)).get_json()
 
-    tags, attributes, hrefs = markup_of(entity["content"])
+    tags, attributes, hrefs = built_from(entity["content"])
     assert tags <= {"p", "a", "span", "br"}
     assert not [name for name in attributes if name.startswith("on")]
     assert all(href.startswith(("http://", "https://")) for href in hrefs)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
-
 import pytest
 
 from services import text
 from services.text import MentionRef
+from tests.html import built_from
 
 
 def mention_url(ref: MentionRef) -> str | None:
@@ -16,26 +15,6 @@ def mention_url(ref: MentionRef) -> str | None:
 
 def tag_url(name: str) -> str:
     return f"https://starling.test/tags/{name}"
-
-
-class _Elements(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: set[str] = set()
-        self.attributes: set[str] = set()
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.add(tag)
-        self.attributes.update(name for name, _ in attrs)
-        self.hrefs.extend(value or "" for name, value in attrs if name == "href")
-
-
-def built_from(html: str) -> tuple[set[str], set[str], list[str]]:
-    """What a browser would build from ``html``: elements, attribute names, link targets."""
-    parser = _Elements()
-    parser.feed(html)
-    return parser.tags, parser.attributes, parser.hrefs
 
 
 def render(raw: str) -> str:
