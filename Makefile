@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Local development: plain http on 127.0.0.1:8000 unless the environment says otherwise.
+# The committed config.toml describes the local development instance (http://127.0.0.1:8000):
+# `run` and every other command read the same file, so they mint the same URLs.
 run: $(STAMP)
-	STARLING_INSTANCE_HTTPS=$${STARLING_INSTANCE_HTTPS:-false} $(VENV)/bin/starling run
+	$(VENV)/bin/starling run
 
 test: lint
 	$(PYTHON) -m pytest $(PYTEST_ARGS)

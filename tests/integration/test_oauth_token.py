@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.factories import PASSWORD, bearer, make_app, make_user
@@ -293,11 +295,18 @@ async def test_other_grants_do_not_count_as_sign_ins(client, toot):
 
 async def test_token_endpoint_is_limited_per_address(client, toot):
     statuses = []
-    for _ in range(300 + 1):  # web.ratelimit.TOKEN allows 300 per 5 minutes
+    started = time.monotonic()
+    for _ in range(300 + 60):  # web.ratelimit.TOKEN allows 300 per 5 minutes
         response = await client.post("/oauth/token", form=client_grant(toot, client_secret="x"))
         statuses.append(response.status_code)
+        if response.status_code == 429:
+            break
+    elapsed = time.monotonic() - started
 
     assert statuses[:300] == [401] * 300
-    assert statuses[300] == 429
+    assert statuses[-1] == 429
+    # The budget refills at one request a second while the loop runs: a slow machine gets
+    # that many more before the 429, never fewer than 300.
+    assert len(statuses) <= 300 + 1 + int(elapsed) + 1
     assert response.headers["X-RateLimit-Limit"] == "300"
     assert response.headers["X-RateLimit-Remaining"] == "0"
