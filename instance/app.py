@@ -14,6 +14,7 @@ from services.backends import Backends
 from web.api import register_api
 from web.cors import register_cors
 from web.errors import register_error_handlers
+from web.federation import federation
 from web.health import health
 from web.jsonprovider import OrjsonProvider
 from web.ratelimit import register_rate_limits
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
     register_error_handlers(app)
     register_api(app)
     app.register_blueprint(wellknown)
+    app.register_blueprint(federation)
     app.register_blueprint(ui)
     app.register_blueprint(health)
 

@@ -83,8 +83,27 @@ class TimelineSettings(_Section):
 
 
 class FederationSettings(_Section):
+    # Both off in production: plain-http peers and private addresses are for tests and local
+    # development (several instances on one machine).
     allow_http: bool = False
     allowed_private_networks: tuple[str, ...] = ()
+    # Delivery: exponential back-off from retry_base_seconds, each wait at most
+    # retry_max_wait_seconds, for retry_max_hours after the activity was queued.
+    retry_base_seconds: float = Field(60.0, gt=0)
+    retry_max_wait_seconds: float = Field(6 * 3600.0, gt=0)
+    retry_max_hours: float = Field(72.0, gt=0)
+    # Circuit breaker: after this many failed attempts in a row a domain is unreachable and
+    # gets one probe per probe interval until it answers (or talks to us).
+    breaker_failures: int = Field(10, ge=1)
+    breaker_probe_seconds: float = Field(600.0, gt=0)
+    # Concurrent deliveries to one domain from one worker process.
+    domain_concurrency: int = Field(8, ge=1, le=256)
+    # How often the sweep re-enqueues due deliveries and unprocessed inbox items.
+    sweep_seconds: int = Field(15, ge=1, le=60)
+    # Fetches one remote domain can cause per minute, and how deep a chain of fetched
+    # objects (boosted posts, reply parents) may go.
+    fetch_budget_per_minute: int = Field(300, ge=1)
+    max_fetch_depth: int = Field(3, ge=0, le=20)
 
     @field_validator("allowed_private_networks", mode="before")
     @classmethod

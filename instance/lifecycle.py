@@ -1,4 +1,4 @@
-"""Open and close the per-process connections: Tortoise, Redis, the arq pool."""
+"""Open and close the per-process connections: Tortoise, Redis, the arq pool, the HTTP client."""
 
 from __future__ import annotations
 
@@ -8,12 +8,23 @@ from arq import create_pool
 from redis.asyncio import Redis
 from tortoise import Tortoise
 
+from activitypub.client import FetchPolicy, SafeClient
 from instance.backing import arq_redis_settings
-from instance.config import Settings
+from instance.config import VERSION, Settings
 from models import tortoise_config
 from services.backends import Backends
 
 log = logging.getLogger(__name__)
+
+
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    """Outbound requests as the federation settings allow them (production: https, public only)."""
+    federation = settings.federation
+    return FetchPolicy(
+        allow_http=federation.allow_http,
+        allowed_private_networks=federation.allowed_private_networks,
+        user_agent=f"Starling/{VERSION} (+{settings.base_url}/)",
+    )
 
 
 async def open_backends(settings: Settings, *, init_orm: bool = True) -> Backends:
@@ -26,11 +37,13 @@ async def open_backends(settings: Settings, *, init_orm: bool = True) -> Backend
         )
     redis = Redis.from_url(settings.redis.url)
     queue = await create_pool(arq_redis_settings(settings.redis.url))
+    http = SafeClient(fetch_policy(settings))
     log.info("backends open", extra={"database": settings.database.url})
-    return Backends(settings=settings, redis=redis, queue=queue)
+    return Backends(settings=settings, redis=redis, queue=queue, http=http)
 
 
 async def close_backends(backends: Backends, *, close_orm: bool = True) -> None:
+    await backends.http.aclose()
     await backends.queue.aclose()
     await backends.redis.aclose()
     if close_orm:

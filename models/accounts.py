@@ -27,6 +27,9 @@ class Account(SnowflakeModel):
     outbox_uri = fields.CharField(max_length=1024, default="", db_default="")
     followers_uri = fields.CharField(max_length=1024, default="", db_default="")
     following_uri = fields.CharField(max_length=1024, default="", db_default="")
+    featured_uri = fields.CharField(max_length=1024, default="", db_default="")
+    # ActivityStreams actor type: Person, Service (bots), Application (the instance actor), Group.
+    actor_type = fields.CharField(max_length=32, default="Person", db_default="Person")
     public_key_id = fields.CharField(max_length=1024, default="", db_default="", db_index=True)
     public_key = fields.TextField(default="")  # PEM
     private_key = fields.TextField(null=True)  # PEM, local accounts only
@@ -39,6 +42,7 @@ class Account(SnowflakeModel):
     following_count = fields.IntField(default=0, db_default=0)
     posts_count = fields.IntField(default=0, db_default=0)
     last_post_at = fields.DatetimeField(null=True)
+    moved_to_uri = fields.CharField(max_length=1024, null=True)  # a Move we received
     suspended_at = fields.DatetimeField(null=True)
     silenced_at = fields.DatetimeField(null=True)
     fetched_at = fields.DatetimeField(null=True)

@@ -22,6 +22,7 @@ class InboxItem(SnowflakeModel):
     activity_id = fields.CharField(max_length=1024, unique=True)
     activity_type = fields.CharField(max_length=64)
     actor_uri = fields.CharField(max_length=1024)
+    key_id = fields.CharField(max_length=1024, default="", db_default="")  # the key that signed it
     payload = fields.JSONField()
     state = fields.CharEnumField(
         InboxState, default=InboxState.PENDING, db_default=InboxState.PENDING.value, max_length=16
@@ -46,6 +47,7 @@ class Delivery(SnowflakeModel):
 
     activity_id = fields.CharField(max_length=1024)
     inbox = fields.CharField(max_length=1024)
+    domain = fields.CharField(max_length=255, default="", db_default="")  # the inbox's host
     payload = fields.JSONField()
     signer: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.Account", related_name="deliveries", on_delete=fields.CASCADE, db_index=True
@@ -59,13 +61,15 @@ class Delivery(SnowflakeModel):
     attempts = fields.IntField(default=0, db_default=0)
     next_attempt_at = fields.DatetimeField(null=True)
     last_error = fields.TextField(default="")
+    last_status = fields.IntField(null=True)  # the HTTP status of the last attempt, if any
     delivered_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "deliveries"
         unique_together = (("activity_id", "inbox"),)
-        # The sweep looks for pending rows that are due.
-        indexes = (("state", "next_attempt_at"),)
+        # The sweep looks for pending rows that are due; a domain that recovers has its
+        # waiting rows brought forward.
+        indexes = (("state", "next_attempt_at"), ("domain", "state"))
 
 
 class Domain(SnowflakeModel):
@@ -81,3 +85,16 @@ class Domain(SnowflakeModel):
 
     class Meta:
         table = "domains"
+
+
+class Tombstone(SnowflakeModel):
+    """An object or activity id that is gone: a deleted post, an undone like or follow.
+
+    A Create, Announce or Like that arrives after the Delete or Undo of the same id (peers
+    deliver in parallel, and retry) finds its tombstone and is dropped instead of resurrected.
+    """
+
+    uri = fields.CharField(max_length=1024, unique=True)
+
+    class Meta:
+        table = "tombstones"

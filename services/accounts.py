@@ -16,11 +16,14 @@ from tortoise.transactions import in_transaction
 from activitypub.keys import KeyPair, generate_key_pair
 from instance.config import Settings
 from models.accounts import Account, Role, User
+from models.ids import next_id
 from models.oauth import AccessToken
 from models.relationships import Follow, FollowState
+from services import activities, federate, oauth
 from services import instance as instance_service
-from services import oauth
+from services.backends import Backends
 from services.errors import Forbidden, NotFound, ValidationFailed
+from services.postcache import forget_accounts
 
 USERNAME = re.compile(r"^[a-z0-9_]+$", re.IGNORECASE)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -124,6 +127,7 @@ def actor_uris(settings: Settings, username: str) -> dict[str, str]:
         "outbox_uri": f"{base}/outbox",
         "followers_uri": f"{base}/followers",
         "following_uri": f"{base}/following",
+        "featured_uri": f"{base}/collections/featured",
         "public_key_id": f"{base}#main-key",
     }
 
@@ -351,8 +355,9 @@ def _check_profile(changes: ProfileChanges) -> None:
     errors.raise_if_any()
 
 
-async def update_profile(user_id: int, changes: ProfileChanges) -> Credentials:
-    """Apply the changes that were given; the bio is kept as typed and as HTML."""
+async def update_profile(backends: Backends, user_id: int, changes: ProfileChanges) -> Credentials:
+    """Apply the changes that were given (the bio is kept as typed and as HTML); remote
+    followers' servers hear an Update of the actor."""
     _check_profile(changes)
     credentials = await get_credentials(user_id)
     account = credentials.account
@@ -369,5 +374,12 @@ async def update_profile(user_id: int, changes: ProfileChanges) -> Credentials:
         if value is not None:
             setattr(account, flag, value)
             updated.append(flag)
-    await account.save(update_fields=updated)
+    async with in_transaction():
+        await account.save(update_fields=updated)
+        update = activities.update_actor_activity(account, backends.settings, next_id())
+        deliveries = await federate.queue(
+            account, update, await federate.follower_inboxes(account.id)
+        )
+    await forget_accounts(backends.redis, [account.id])
+    await federate.send(backends.queue, deliveries)
     return credentials

@@ -18,9 +18,10 @@ from models.admin import InstanceSetting
 from models.posts import Post
 
 # Clients ask for the instance on every start-up: count at most once a minute.
-STATS_CACHE_KEY = "instance:stats"
+STATS_CACHE_KEY = "instance:stats:v2"
 STATS_CACHE_SECONDS = 60
 ACTIVE_DAYS = 30
+HALF_YEAR_DAYS = 180
 
 
 class RegistrationMode(StrEnum):
@@ -42,6 +43,7 @@ class Stats:
     status_count: int
     domain_count: int
     active_month: int
+    active_halfyear: int
 
 
 @dataclass(frozen=True)
@@ -133,15 +135,20 @@ async def rules() -> tuple[Rule, ...]:
 
 
 async def _count_stats() -> Stats:
-    active_since = now() - timedelta(days=ACTIVE_DAYS)
     local_users = User.filter(account__suspended_at__isnull=True, disabled_at__isnull=True)
+
+    async def active(days: int) -> int:
+        since = now() - timedelta(days=days)
+        return await local_users.filter(
+            Q(last_sign_in_at__gte=since) | Q(created_at__gte=since)
+        ).count()
+
     return Stats(
         user_count=await local_users.count(),
         status_count=await Post.filter(local=True, deleted_at__isnull=True).count(),
         domain_count=len(await peers()),
-        active_month=await local_users.filter(
-            Q(last_sign_in_at__gte=active_since) | Q(created_at__gte=active_since)
-        ).count(),
+        active_month=await active(ACTIVE_DAYS),
+        active_halfyear=await active(HALF_YEAR_DAYS),
     )
 
 

@@ -2,16 +2,14 @@
 
 Both act on the original post: liking or boosting a boost likes or boosts what it boosts, as
 Mastodon does. Both are idempotent; under a race the unique indexes on (account, post) and
-(author, boost_of) decide. Each write is one transaction (row, counters, notification); the
-post and account snapshots are forgotten and the boost fanned out only after the commit.
+(author, boost_of) decide. Each write is one transaction (row, counters, notification, and
+the Like / Announce / Undo for remote servers); the post and account snapshots are forgotten
+and the boost fanned out only after the commit. A peer's likes and boosts (services/inbound)
+take the same steps.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
-from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.timezone import now
@@ -22,12 +20,11 @@ from models.ids import next_id
 from models.notifications import NotificationType
 from models.posts import Post, Visibility
 from models.relationships import Follow, FollowState, Like
-from services import timelines
+from services import activities, federate, post_delivery, timelines
 from services.backends import Backends
 from services.errors import Forbidden, NotFound, ValidationFailed
 from services.notify import notify, withdraw
-from services.paging import Page
-from services.postcache import Snapshot, forget_accounts, forget_posts, load_accounts, load_posts
+from services.postcache import Snapshot, forget_accounts, forget_posts, load_posts
 from services.statuses import ViewerState, hydrate
 
 # Mastodon counts only boosts others can see in reblogs_count (a self-boost of a
@@ -43,10 +40,10 @@ BOOST_VISIBILITY = {
 
 async def visible_original(backends: Backends, viewer_id: int | None, post_id: int) -> Snapshot:
     """The post (or, for a boost, the post it boosts) if the viewer may see it; else NotFound."""
-    return (await _visible(backends, viewer_id, post_id))[0]
+    return (await visible_with_viewer(backends, viewer_id, post_id))[0]
 
 
-async def _visible(
+async def visible_with_viewer(
     backends: Backends, viewer_id: int | None, post_id: int
 ) -> tuple[Snapshot, ViewerState]:
     hydrated = await hydrate(backends.redis, viewer_id, [post_id])
@@ -60,24 +57,56 @@ async def _visible(
 # --- likes ------------------------------------------------------------------------------
 
 
+def like_uri(account: Account, like_id: int) -> str:
+    return f"{account.uri}#likes/{like_id}"
+
+
 async def like(backends: Backends, account_id: int, post_id: int) -> int:
     """Like a post the account can see; returns the id of the post liked (the original)."""
     original = await visible_original(backends, account_id, post_id)
+    liker = await Account.get(id=account_id)
+    await add_like(backends, liker, original)
+    return int(original["id"])
+
+
+async def add_like(
+    backends: Backends, liker: Account, original: Snapshot, uri: str | None = None
+) -> bool:
+    """Record a like (``uri``: a peer's Like id), count and notify it; a local liker's Like goes
+    to a remote author's server. False when the account had liked the post already."""
     target = original["id"]
-    if await Like.exists(account_id=account_id, post_id=target):
-        return target
+    if await Like.exists(account_id=liker.id, post_id=target):
+        return False
+    like_id = next_id()
+    uri = uri or like_uri(liker, like_id)
     try:
         async with in_transaction():
-            await Like.create(account_id=account_id, post_id=target)
+            await Like.create(id=like_id, account_id=liker.id, post_id=target, uri=uri)
             await Post.filter(id=target).update(likes_count=F("likes_count") + 1)
-            await notify(NotificationType.FAVOURITE, original["author_id"], account_id, target)
+            await notify(NotificationType.FAVOURITE, original["author_id"], liker.id, target)
+            deliveries = await _tell_author(liker, original, _like_doc(liker, original, uri))
     except IntegrityError:
         # A concurrent request liked it first (or the post was deleted meanwhile).
-        if await Like.exists(account_id=account_id, post_id=target):
-            return target
+        if await Like.exists(account_id=liker.id, post_id=target):
+            return False
         raise NotFound("Record not found") from None
     await forget_posts(backends.redis, [target])
-    return target
+    await federate.send(backends.queue, deliveries)
+    return True
+
+
+def _like_doc(liker: Account, original: Snapshot, uri: str) -> dict[str, object]:
+    return activities.simple_activity("Like", uri, liker, original["uri"])
+
+
+async def _tell_author(
+    actor: Account, original: Snapshot, activity: dict[str, object]
+) -> list[int]:
+    """A local account's Like (or its Undo) goes to the post's author, if remote."""
+    if not actor.is_local:
+        return []
+    inboxes = await federate.inboxes_of([original["author_id"]])
+    return await federate.queue(actor, activity, inboxes)
 
 
 async def unlike(backends: Backends, account_id: int, post_id: int) -> int:
@@ -87,15 +116,28 @@ async def unlike(backends: Backends, account_id: int, post_id: int) -> int:
     withdraw its like without checking whether it may still see the post.
     """
     original = await _original(backends, post_id)
+    liker = await Account.get(id=account_id)
+    await remove_like(backends, liker, original)
+    return int(original["id"])
+
+
+async def remove_like(backends: Backends, liker: Account, original: Snapshot) -> bool:
+    """Delete the account's like of the post (if any), its count and notification; a local
+    liker's Undo goes to a remote author's server."""
     target = original["id"]
     async with in_transaction():
-        deleted = await Like.filter(account_id=account_id, post_id=target).delete()
-        if deleted:
+        row = await Like.filter(account_id=liker.id, post_id=target).first()
+        deleted = await Like.filter(id=row.id).delete() if row is not None else 0
+        deliveries: list[int] = []
+        if row is not None and deleted:
             await Post.filter(id=target, likes_count__gt=0).update(likes_count=F("likes_count") - 1)
-            await withdraw(NotificationType.FAVOURITE, original["author_id"], account_id, target)
+            await withdraw(NotificationType.FAVOURITE, original["author_id"], liker.id, target)
+            done = _like_doc(liker, original, row.uri or like_uri(liker, row.id))
+            deliveries = await _tell_author(liker, original, activities.undo_activity(liker, done))
     if deleted:
         await forget_posts(backends.redis, [target])
-    return target
+        await federate.send(backends.queue, deliveries)
+    return bool(deleted)
 
 
 async def _original(backends: Backends, post_id: int) -> Snapshot:
@@ -147,47 +189,66 @@ async def boost(
     """Boost a post (a boost boosts its original); returns the id of the boost."""
     original = await visible_original(backends, account_id, post_id)
     check_boostable(original, account_id)
-    original_id = original["id"]
-    existing = await _existing_boost(account_id, original_id)
+    existing = await _existing_boost(account_id, original["id"])
     if existing is not None:
         return existing
     booster = await Account.get(id=account_id)
     user = await User.get_or_none(account_id=account_id)
     default = Visibility(user.default_visibility) if user is not None else Visibility.PUBLIC
     chosen = boost_visibility(original, visibility, default)
+    return await add_boost(backends, booster, original, chosen)
+
+
+async def add_boost(
+    backends: Backends,
+    booster: Account,
+    original: Snapshot,
+    chosen: Visibility,
+    uri: str | None = None,
+) -> int:
+    """Write a boost (``uri``: a peer's Announce id), counted and notified, fanned out after
+    the commit; a local booster's Announce goes to its remote followers and the author."""
     boost_id = next_id()
+    base = booster.uri if booster.is_local else ""
+    row: Snapshot = {
+        "id": boost_id,
+        "uri": uri or f"{base}/statuses/{boost_id}/activity",
+        "visibility": chosen,
+        "created_at": now(),
+    }
     try:
         async with in_transaction():
-            await _insert_boost(backends, booster, original, boost_id, chosen)
+            await _insert_boost(booster, original, row)
+            deliveries = []
+            if booster.is_local:
+                deliveries = await post_delivery.queue_announce(row, booster, original)
     except IntegrityError:
-        existing = await _existing_boost(account_id, original_id)
+        existing = await _existing_boost(booster.id, original["id"])
         if existing is not None:
             return existing  # a concurrent request boosted it first
         raise NotFound("Record not found") from None
-    await forget_posts(backends.redis, [original_id])
-    await forget_accounts(backends.redis, [account_id])
+    await forget_posts(backends.redis, [original["id"]])
+    await forget_accounts(backends.redis, [booster.id])
     await backends.queue.enqueue_job("fanout", boost_id)
+    await federate.send(backends.queue, deliveries)
     return boost_id
 
 
-async def _insert_boost(
-    backends: Backends, booster: Account, original: Snapshot, boost_id: int, chosen: Visibility
-) -> None:
+async def _insert_boost(booster: Account, original: Snapshot, row: Snapshot) -> None:
     """The boost row, the counters Mastodon keeps (reblogs count in statuses_count), and the
     author's notification; inside the caller's transaction."""
-    base = backends.settings.base_url
     await Post.create(
-        id=boost_id,
+        id=row["id"],
         author_id=booster.id,
         boost_of_id=original["id"],
-        uri=f"{base}/users/{booster.username}/statuses/{boost_id}/activity",
+        uri=row["uri"],
         url=original["url"] or original["uri"],
         text="",
         html="",
-        visibility=chosen,
-        local=booster.domain is None,
+        visibility=row["visibility"],
+        local=booster.is_local,
     )
-    if chosen in COUNTED:
+    if row["visibility"] in COUNTED:
         await Post.filter(id=original["id"]).update(boosts_count=F("boosts_count") + 1)
     await Account.filter(id=booster.id).update(posts_count=F("posts_count") + 1, last_post_at=now())
     await notify(NotificationType.REBLOG, original["author_id"], booster.id, original["id"])
@@ -196,85 +257,40 @@ async def _insert_boost(
 async def unboost(backends: Backends, account_id: int, post_id: int) -> int:
     """Delete the account's boost of a post it can see (if any); returns the original's id."""
     original = await visible_original(backends, account_id, post_id)
+    booster = await Account.get(id=account_id)
+    await remove_boost(backends, booster, original)
+    return int(original["id"])
+
+
+async def remove_boost(backends: Backends, booster: Account, original: Snapshot) -> bool:
+    """Delete the account's boost of ``original`` (if any) with its counts and notification;
+    a local booster's Undo goes wherever the Announce went."""
     original_id = original["id"]
     async with in_transaction():
-        row = await Post.filter(author_id=account_id, boost_of_id=original_id).first()
+        row = await Post.filter(author_id=booster.id, boost_of_id=original_id).first()
         deleted = await Post.filter(id=row.id).delete() if row is not None else 0
+        deliveries: list[int] = []
         if row is not None and deleted:
-            if row.visibility in COUNTED:
-                await Post.filter(id=original_id, boosts_count__gt=0).update(
-                    boosts_count=F("boosts_count") - 1
-                )
-            await Account.filter(id=account_id, posts_count__gt=0).update(
-                posts_count=F("posts_count") - 1
-            )
-            await withdraw(NotificationType.REBLOG, original["author_id"], account_id, original_id)
+            await _uncount_boost(booster, original, row)
+            if booster.is_local:
+                boost = {"uri": row.uri, "visibility": row.visibility, "created_at": row.created_at}
+                deliveries = await post_delivery.queue_announce(boost, booster, original, undo=True)
     if row is None or not deleted:
-        return original_id
+        return False
     await forget_posts(backends.redis, [original_id, row.id])
-    await forget_accounts(backends.redis, [account_id])
+    await forget_accounts(backends.redis, [booster.id])
     followers = await Follow.filter(
-        followee_id=account_id, state=FollowState.ACCEPTED, follower__domain__isnull=True
+        followee_id=booster.id, state=FollowState.ACCEPTED, follower__domain__isnull=True
     ).values_list("follower_id", flat=True)
-    await timelines.remove(backends.redis, [account_id, *followers], [row.id])
-    return original_id
+    await timelines.remove(backends.redis, [booster.id, *followers], [row.id])
+    await federate.send(backends.queue, deliveries)
+    return True
 
 
-# --- who liked, who boosted -------------------------------------------------------------
-
-_LIKERS_SQL = """
-SELECT l.id, l.account_id FROM likes l JOIN accounts a ON a.id = l.account_id
-WHERE l.post_id = $1 AND a.suspended_at IS NULL AND NOT (l.account_id = ANY($5::bigint[]))
-  AND ($2::bigint IS NULL OR l.id < $2) AND ($3::bigint IS NULL OR l.id > $3)
-ORDER BY l.id {order} LIMIT $4
-"""
-
-_BOOSTERS_SQL = """
-SELECT p.id, p.author_id AS account_id FROM posts p JOIN accounts a ON a.id = p.author_id
-WHERE p.boost_of_id = $1 AND p.visibility IN ('public', 'unlisted') AND p.deleted_at IS NULL
-  AND a.suspended_at IS NULL AND NOT (p.author_id = ANY($5::bigint[]))
-  AND ($2::bigint IS NULL OR p.id < $2) AND ($3::bigint IS NULL OR p.id > $3)
-ORDER BY p.id {order} LIMIT $4
-"""
-
-
-@dataclass(frozen=True)
-class AccountPage:
-    """Accounts newest first, with the like or boost ids that page them (Link headers)."""
-
-    ids: list[int]
-    accounts: list[Snapshot]
-
-
-async def favourited_by(
-    backends: Backends, viewer_id: int | None, post_id: int, page: Page
-) -> AccountPage:
-    """Who liked a post the viewer can see, newest like first."""
-    return await _interactors(backends, viewer_id, post_id, page, _LIKERS_SQL)
-
-
-async def reblogged_by(
-    backends: Backends, viewer_id: int | None, post_id: int, page: Page
-) -> AccountPage:
-    """Who boosted a post the viewer can see (public and unlisted boosts), newest first."""
-    return await _interactors(backends, viewer_id, post_id, page, _BOOSTERS_SQL)
-
-
-async def _interactors(
-    backends: Backends, viewer_id: int | None, post_id: int, page: Page, sql: str
-) -> AccountPage:
-    # Mastodon leaves out suspended accounts and those the viewer blocks, mutes or is blocked by.
-    original, viewer = await _visible(backends, viewer_id, post_id)
-    excluded = sorted(viewer.blocked | viewer.muted)
-    order = "ASC" if page.ascending else "DESC"
-    _, rows = await connections.get("default").execute_query(
-        sql.format(order=order), [original["id"], page.max_id, page.lower, page.limit, excluded]
-    )
-    pairs = sorted(((row["id"], row["account_id"]) for row in rows), reverse=True)
-    return await _page_of(backends, pairs)
-
-
-async def _page_of(backends: Backends, pairs: Sequence[tuple[int, int]]) -> AccountPage:
-    accounts = await load_accounts(backends.redis, [account for _, account in pairs])
-    kept = [(item, accounts[account]) for item, account in pairs if account in accounts]
-    return AccountPage(ids=[item for item, _ in kept], accounts=[snap for _, snap in kept])
+async def _uncount_boost(booster: Account, original: Snapshot, row: Post) -> None:
+    if row.visibility in COUNTED:
+        await Post.filter(id=original["id"], boosts_count__gt=0).update(
+            boosts_count=F("boosts_count") - 1
+        )
+    await Account.filter(id=booster.id, posts_count__gt=0).update(posts_count=F("posts_count") - 1)
+    await withdraw(NotificationType.REBLOG, original["author_id"], booster.id, original["id"])

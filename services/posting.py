@@ -1,4 +1,4 @@
-"""Posting: write a post (mentions, hashtags, links) and delete it (threads: services/threads).
+"""Posting: write a post with its mentions, hashtags and links (deleting: services/deletion).
 
 One transaction per write: the post, its mentions and tags, the counters it moves and the
 notifications it causes commit together or not at all. Caches are forgotten and the fan-out
@@ -20,18 +20,20 @@ from tortoise.expressions import F
 from tortoise.timezone import now
 from tortoise.transactions import in_transaction
 
+from activitypub import webfinger
 from models.accounts import Account, User
 from models.ids import next_id
 from models.notifications import NotificationType
 from models.posts import Mention, Post, Tag, Visibility
-from models.relationships import Follow, FollowState
-from services import notify, text, timelines
+from services import federate, notify, post_delivery, text
 from services.backends import Backends
 from services.errors import NotFound, ValidationFailed
 from services.postcache import Snapshot, forget_accounts, forget_posts
-from services.statuses import Hydrated, hydrate
+from services.remote.actors import resolve_acct
+from services.statuses import hydrate
 
 IDEMPOTENCY_WINDOW = timedelta(hours=1)  # Mastodon keeps Idempotency-Key for an hour
+MAX_REMOTE_LOOKUPS = 5  # unknown @user@host names resolved through WebFinger per post
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:[-_][a-z0-9]{2,8})?$", re.IGNORECASE)
 # From most public to most private: a reply may be more private than its parent, never less.
@@ -43,8 +45,6 @@ INSERT INTO tags (id, name, created_at)
 SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[])
 ON CONFLICT (name) DO NOTHING
 """
-
-_DELETE_BOOSTS_SQL = "DELETE FROM posts WHERE boost_of_id = $1 RETURNING id, author_id"
 
 
 @dataclass(frozen=True)
@@ -62,11 +62,12 @@ class NewPost:
 
 @dataclass(frozen=True)
 class _Draft:
-    """A validated post: its row, and the mentions and tags written with it."""
+    """A validated post: its row, the mentions and tags written with it, and its author."""
 
     row: dict[str, Any]
     mention_ids: list[int]
     tags: list[str]
+    author: Account
 
     @property
     def id(self) -> int:
@@ -88,7 +89,7 @@ async def create_post(backends: Backends, author_account_id: int, new: NewPost) 
         return earlier
     draft = await _prepare(backends, author_account_id, new, key)
     try:
-        await _insert(draft)
+        deliveries = await _insert(backends, draft)
     except IntegrityError:
         # A concurrent request with the same key won the race: answer its post.
         if key and (earlier := await _earlier_post(author_account_id, key)):
@@ -100,6 +101,7 @@ async def create_post(backends: Backends, author_account_id: int, new: NewPost) 
     if draft.parent_id:
         await forget_posts(backends.redis, [draft.parent_id])
     await backends.queue.enqueue_job("fanout", draft.id)
+    await federate.send(backends.queue, deliveries)
     return draft.id
 
 
@@ -149,7 +151,7 @@ async def _prepare(backends: Backends, author_id: int, new: NewPost, key: str | 
         "idempotency_key": key,
     }
     mention_ids = list(dict.fromkeys(account["id"] for account in mentioned.values()))
-    return _Draft(row=row, mention_ids=mention_ids, tags=parsed.tags)
+    return _Draft(row=row, mention_ids=mention_ids, tags=parsed.tags, author=author)
 
 
 def _checked_text(raw: str, raw_spoiler: str) -> tuple[str, str]:
@@ -193,10 +195,27 @@ def _acct_key(backends: Backends, ref: text.MentionRef) -> str:
 async def _resolve_mentions(
     backends: Backends, refs: list[text.MentionRef]
 ) -> dict[str, dict[str, Any]]:
-    """Known, unsuspended accounts by acct; unknown names stay plain text."""
+    """Unsuspended accounts by acct: known ones, and ``@user@host`` names we do not know yet
+    looked up through WebFinger (a few per post); names that resolve to nobody stay text."""
     keys = {_acct_key(backends, ref) for ref in refs}
     if not keys:
         return {}
+    found = await _known_accounts(keys)
+    unknown = sorted(key for key in keys - set(found) if "@" in key)
+    for key in unknown[:MAX_REMOTE_LOOKUPS]:
+        acct = webfinger.parse_acct(key)
+        if acct is None:
+            continue
+        try:
+            await resolve_acct(backends, acct)
+        except NotFound:
+            continue
+    if unknown:
+        found |= await _known_accounts(set(unknown))
+    return found
+
+
+async def _known_accounts(keys: set[str]) -> dict[str, dict[str, Any]]:
     rows = await Account.filter(acct__in=keys, suspended_at__isnull=True).values(
         "id", "acct", "url", "uri"
     )
@@ -236,8 +255,8 @@ def _visibility(asked: Visibility, author: Account, parent: Snapshot | None) -> 
     return asked
 
 
-async def _insert(draft: _Draft) -> None:
-    """Everything a new post changes, in one transaction."""
+async def _insert(backends: Backends, draft: _Draft) -> list[int]:
+    """Everything a new post changes, in one transaction; answers the deliveries queued."""
     author_id, key = draft.row["author_id"], draft.row["idempotency_key"]
     async with in_transaction():
         if key:
@@ -251,7 +270,7 @@ async def _insert(draft: _Draft) -> None:
                 [Mention(post_id=post.id, account_id=account) for account in draft.mention_ids]
             )
         if draft.tags:
-            await post.tags.add(*await _tags(draft.tags))
+            await post.tags.add(*await upsert_tags(draft.tags))
         await Account.filter(id=author_id).update(
             posts_count=F("posts_count") + 1, last_post_at=now()
         )
@@ -259,67 +278,15 @@ async def _insert(draft: _Draft) -> None:
             await Post.filter(id=draft.parent_id).update(replies_count=F("replies_count") + 1)
         # The mentioned are addressed by the post whatever its visibility, so all may see it.
         await notify.notify_many(NotificationType.MENTION, draft.mention_ids, author_id, post.id)
+        snapshot = {**draft.row, "created_at": post.created_at, "edited_at": None}
+        snapshot |= {"tags": draft.tags, "mention_ids": draft.mention_ids}
+        return await post_delivery.queue_create(snapshot, draft.author, backends.settings)
 
 
-async def _tags(names: list[str]) -> list[Tag]:
+async def upsert_tags(names: list[str]) -> list[Tag]:
     """Get or create tags by name; ON CONFLICT makes concurrent first uses of a tag safe."""
     moment = now()
     await connections.get("default").execute_query(
         _TAGS_SQL, [[next_id() for _ in names], names, [moment for _ in names]]
     )
     return await Tag.filter(name__in=names)
-
-
-# --- delete ---------------------------------------------------------------------------------
-
-
-async def delete_post(backends: Backends, viewer_account_id: int, post_id: int) -> Hydrated:
-    """Delete the viewer's own post (anyone else's is a 404, as in Mastodon) and answer it
-    as it was, so the client can offer to redraft it."""
-    post = await Post.filter(
-        id=post_id, author_id=viewer_account_id, boost_of_id__isnull=True, deleted_at__isnull=True
-    ).first()
-    if post is None:
-        raise NotFound("Record not found")
-    before = await hydrate(backends.redis, viewer_account_id, [post_id])
-    if not before.posts:
-        raise NotFound("Record not found")
-    readers = await _timeline_readers(viewer_account_id, post_id)
-    replies = await Post.filter(in_reply_to_id=post_id).values_list("id", flat=True)
-    boosts = await _delete_rows(post)
-    changed_posts = [post_id, *boosts, *replies]
-    if post.in_reply_to_id is not None:
-        changed_posts.append(post.in_reply_to_id)
-    await forget_posts(backends.redis, changed_posts)
-    await forget_accounts(backends.redis, [viewer_account_id, *boosts.values()])
-    await timelines.remove(backends.redis, readers, [post_id, *boosts])
-    return before
-
-
-async def _timeline_readers(author_id: int, post_id: int) -> list[int]:
-    """Whose home timelines may hold the post: the author, local followers, the mentioned."""
-    followers = await Follow.filter(
-        followee_id=author_id, state=FollowState.ACCEPTED, follower__domain__isnull=True
-    ).values_list("follower_id", flat=True)
-    mentioned = await Mention.filter(post_id=post_id).values_list("account_id", flat=True)
-    return list(dict.fromkeys([author_id, *followers, *mentioned]))
-
-
-async def _delete_rows(post: Post) -> dict[int, int]:
-    """Delete the post and its boosts, and the counts they held; answers boost id -> booster.
-    Likes, mentions and notifications go with the rows (ON DELETE CASCADE)."""
-    async with in_transaction():
-        # execute_query drops RETURNING rows of a DELETE; execute_query_dict fetches them.
-        rows = await connections.get("default").execute_query_dict(_DELETE_BOOSTS_SQL, [post.id])
-        boosts = {row["id"]: row["author_id"] for row in rows}
-        if not await Post.filter(id=post.id).delete():
-            raise NotFound("Record not found")  # deleted by a concurrent request
-        for author_id in [post.author_id, *boosts.values()]:
-            await Account.filter(id=author_id, posts_count__gt=0).update(
-                posts_count=F("posts_count") - 1
-            )
-        if post.in_reply_to_id is not None:
-            await Post.filter(id=post.in_reply_to_id, replies_count__gt=0).update(
-                replies_count=F("replies_count") - 1
-            )
-    return boosts

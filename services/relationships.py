@@ -4,6 +4,8 @@ Every change runs in ONE transaction that first takes an advisory lock on the pa
 accounts, so a follow racing a block (or two follows racing each other) cannot leave a
 follow behind or count it twice. Counters move with F() in that transaction; account caches
 and home timelines are fixed after the commit. Notifications go through services/notify.
+A change that a remote account's server must hear of (Follow, Undo, Accept, Reject, Block)
+is queued for delivery in the same transaction (services/federate).
 """
 
 from __future__ import annotations
@@ -15,25 +17,21 @@ from typing import Any
 
 from redis.asyncio import Redis
 from tortoise import connections
-from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import F
 from tortoise.timezone import now
 from tortoise.transactions import in_transaction
 
 from models.accounts import Account
 from models.ids import next_id
-from models.notifications import NotificationType
 from models.relationships import Block, Follow, FollowState
-from services import notify, timelines
+from services import activities, federate, follows, timelines
 from services.accounts import get_account
-from services.errors import Forbidden, NotFound, ValidationFailed
+from services.backends import Backends
+from services.errors import Forbidden, NotFound
 from services.postcache import forget_accounts
 
 # Mastodon's messages (accounts.self_follow_error; Mastodon::NotPermittedError).
 SELF_FOLLOW = "Following your own account is not allowed"
 NOT_ALLOWED = "This action is not allowed"
-REMOTE_FOLLOW = "remote follows are not available yet"
-REMOTE_REQUEST = "answering remote follow requests is not available yet"
 MAX_ID = 2**63 - 1
 MAX_RELATIONSHIPS = 100
 
@@ -105,92 +103,56 @@ async def relationship(viewer_id: int, account_id: int) -> Relationship:
     return found[0] if found else Relationship(id=account_id)
 
 
-# --- shared steps -------------------------------------------------------------------------
+# --- federation ---------------------------------------------------------------------------
 
 
-async def _lock_pair(conn: BaseDBAsyncClient, a: int, b: int) -> None:
-    """Serialise every relationship change between ``a`` and ``b`` until the commit."""
-    low, high = min(a, b), max(a, b)
-    await conn.execute_query(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [f"relationship:{low}:{high}"]
-    )
+async def _tell(actor: Account, target: Account, activity: dict[str, Any]) -> list[int]:
+    """Queue an activity for a remote account's inbox (nothing for a local one)."""
+    if target.is_local:
+        return []
+    return await federate.queue(actor, activity, [federate.preferred_inbox(target)])
 
 
-async def _count_follow(follower_id: int, followee_id: int, delta: int) -> None:
-    # Rows are locked in id order, whoever follows whom: no deadlock between transactions.
-    updates = {
-        follower_id: {"following_count": F("following_count") + delta},
-        followee_id: {"followers_count": F("followers_count") + delta},
-    }
-    for account_id in sorted(updates):
-        await Account.filter(id=account_id).update(**updates[account_id])
-
-
-async def _delete_follow(
-    conn: BaseDBAsyncClient, follower_id: int, followee_id: int
-) -> FollowState | None:
-    """Remove a follow or request, with its counts and its notification; returns what it was."""
-    # execute_query drops the rows of DELETE ... RETURNING; execute_query_dict keeps them.
-    rows = await conn.execute_query_dict(
-        "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2 RETURNING state",
-        [follower_id, followee_id],
-    )
-    if not rows:
-        return None
-    state = FollowState(rows[0]["state"])
-    if state is FollowState.ACCEPTED:
-        await _count_follow(follower_id, followee_id, -1)
-        await notify.withdraw(NotificationType.FOLLOW, followee_id, follower_id)
-    else:
-        await notify.withdraw(NotificationType.FOLLOW_REQUEST, followee_id, follower_id)
-    return state
-
-
-async def _blocked_either_way(a: int, b: int) -> bool:
-    return (
-        await Block.filter(account_id=a, target_id=b).exists()
-        or await Block.filter(account_id=b, target_id=a).exists()
-    )
-
-
-async def _followed(redis: Redis, follower_id: int, followee_id: int) -> None:
-    """After an accepted follow commits: fresh counts, and the author's posts in the feed."""
-    await forget_accounts(redis, [follower_id, followee_id])
-    await timelines.merge_author(redis, follower_id, followee_id)
+def _follow_doc(uri: str | None, follower: Account, followee: Account) -> dict[str, Any]:
+    return follows.follow_document(uri or "", follower.uri, followee.uri)
 
 
 # --- follows ------------------------------------------------------------------------------
 
 
 async def follow(
-    redis: Redis,
+    backends: Backends,
     follower_id: int,
     target_id: int,
     *,
     reblogs: bool | None = None,
     notify_posts: bool | None = None,
 ) -> Relationship:
-    """Follow a local account: a request if it is locked, else at once. Following again only
-    changes the options (reblogs, notify) and answers the current relationship."""
+    """Follow an account: at once if it is local and unlocked; otherwise a request, which a
+    remote account's server answers with Accept or Reject. Following again only changes the
+    options (reblogs, notify) and answers the current relationship."""
     target = await get_account(target_id)
     if target.id == follower_id:
         raise Forbidden(SELF_FOLLOW)
     follower = await Account.get(id=follower_id)
-    if not target.is_local:
-        raise ValidationFailed(REMOTE_FOLLOW)
-    accepted = False
+    accepted, deliveries = False, []
     async with in_transaction() as conn:
-        await _lock_pair(conn, follower.id, target.id)
-        if await _blocked_either_way(follower.id, target.id):
+        await follows.lock_pair(conn, follower.id, target.id)
+        if await follows.blocked_either_way(follower.id, target.id):
             raise Forbidden(NOT_ALLOWED)
         existing = await Follow.filter(follower_id=follower.id, followee_id=target.id).first()
         if existing is not None:
             await _change_options(existing, reblogs, notify_posts)
         else:
-            accepted = not target.locked
-            await _create_follow(follower, target, accepted, reblogs, notify_posts)
+            accepted = target.is_local and not target.locked
+            row = await follows.create_follow(
+                follower, target, accepted=accepted, reblogs=reblogs, notify_posts=notify_posts
+            )
+            activity = activities.simple_activity("Follow", row.uri or "", follower, target.uri)
+            deliveries = await _tell(follower, target, activity)
+    await federate.send(backends.queue, deliveries)
     if accepted:
-        await _followed(redis, follower.id, target.id)
+        await follows.after_accepted(backends.redis, follower.id, target.id)
     return await relationship(follower.id, target.id)
 
 
@@ -206,110 +168,119 @@ async def _change_options(follow: Follow, reblogs: bool | None, notify_posts: bo
         await follow.save(update_fields=changed)
 
 
-async def _create_follow(
-    follower: Account,
-    target: Account,
-    accepted: bool,
-    reblogs: bool | None,
-    notify_posts: bool | None,
-) -> None:
-    follow_id = next_id()
-    await Follow.create(
-        id=follow_id,
-        follower_id=follower.id,
-        followee_id=target.id,
-        state=FollowState.ACCEPTED if accepted else FollowState.PENDING,
-        uri=f"{follower.uri}#follows/{follow_id}",  # the Follow activity's id, for federation
-        show_reblogs=True if reblogs is None else reblogs,
-        notify=bool(notify_posts),
-    )
-    if accepted:
-        await _count_follow(follower.id, target.id, +1)
-        await notify.notify(NotificationType.FOLLOW, target.id, follower.id)
-    else:
-        await notify.notify(NotificationType.FOLLOW_REQUEST, target.id, follower.id)
-
-
-async def unfollow(redis: Redis, follower_id: int, target_id: int) -> Relationship:
-    """Stop following, or withdraw a pending request."""
+async def unfollow(backends: Backends, follower_id: int, target_id: int) -> Relationship:
+    """Stop following, or withdraw a pending request (a remote account's server hears Undo)."""
     target = await get_account(target_id)
+    follower = await Account.get(id=follower_id)
+    deliveries: list[int] = []
     async with in_transaction() as conn:
-        await _lock_pair(conn, follower_id, target.id)
-        state = await _delete_follow(conn, follower_id, target.id)
-    if state is FollowState.ACCEPTED:
-        await forget_accounts(redis, [follower_id, target.id])
-        await timelines.remove_author(redis, follower_id, target.id)
+        await follows.lock_pair(conn, follower_id, target.id)
+        removed = await follows.delete_follow(conn, follower_id, target.id)
+        if removed is not None:
+            undo = activities.undo_activity(follower, _follow_doc(removed.uri, follower, target))
+            deliveries = await _tell(follower, target, undo)
+    await federate.send(backends.queue, deliveries)
+    if removed is not None and removed.state is FollowState.ACCEPTED:
+        await follows.after_removed(backends.redis, follower_id, target.id)
     return await relationship(follower_id, target.id)
 
 
-async def authorize(redis: Redis, me: int, requester_id: int) -> Relationship:
+async def authorize(backends: Backends, me_id: int, requester_id: int) -> Relationship:
     """Accept a pending follow request from ``requester_id`` (404 if there is none)."""
     requester = await get_account(requester_id)
-    if not requester.is_local:
-        raise ValidationFailed(REMOTE_REQUEST)
+    me = await Account.get(id=me_id)
     async with in_transaction() as conn:
-        await _lock_pair(conn, me, requester.id)
-        changed = await Follow.filter(
-            follower_id=requester.id, followee_id=me, state=FollowState.PENDING
-        ).update(state=FollowState.ACCEPTED)
-        if not changed:
+        await follows.lock_pair(conn, me.id, requester.id)
+        pending = await Follow.filter(
+            follower_id=requester.id, followee_id=me.id, state=FollowState.PENDING
+        ).first()
+        if pending is None or not await follows.accept_pending(requester.id, me.id):
             raise NotFound("Record not found")
-        await _count_follow(requester.id, me, +1)
-        await notify.withdraw(NotificationType.FOLLOW_REQUEST, me, requester.id)
-        await notify.notify(NotificationType.FOLLOW, me, requester.id)
-    await _followed(redis, requester.id, me)
-    return await relationship(me, requester.id)
+        deliveries = await _tell(
+            me, requester, follows.answer("Accept", pending.uri, me, requester)
+        )
+    await federate.send(backends.queue, deliveries)
+    await follows.after_accepted(backends.redis, requester.id, me.id)
+    return await relationship(me.id, requester.id)
 
 
-async def reject(me: int, requester_id: int) -> Relationship:
+async def reject(backends: Backends, me_id: int, requester_id: int) -> Relationship:
     """Refuse a pending follow request (404 if there is none)."""
     requester = await get_account(requester_id)
-    if not requester.is_local:
-        raise ValidationFailed(REMOTE_REQUEST)
+    me = await Account.get(id=me_id)
     async with in_transaction() as conn:
-        await _lock_pair(conn, me, requester.id)
+        await follows.lock_pair(conn, me.id, requester.id)
         pending = await Follow.filter(
-            follower_id=requester.id, followee_id=me, state=FollowState.PENDING
-        ).exists()
-        if not pending:
+            follower_id=requester.id, followee_id=me.id, state=FollowState.PENDING
+        ).first()
+        if pending is None:
             raise NotFound("Record not found")
-        await _delete_follow(conn, requester.id, me)
-    return await relationship(me, requester.id)
+        await follows.delete_follow(conn, requester.id, me.id)
+        deliveries = await _tell(
+            me, requester, follows.answer("Reject", pending.uri, me, requester)
+        )
+    await federate.send(backends.queue, deliveries)
+    return await relationship(me.id, requester.id)
 
 
 # --- blocks and mutes ---------------------------------------------------------------------
 
 
-async def block(redis: Redis, me_id: int, target_id: int) -> Relationship:
+async def block(backends: Backends, me_id: int, target_id: int) -> Relationship:
     """Block: no follows or requests either way, and each out of the other's home timeline.
-    Blocking yourself changes nothing (as Mastodon)."""
+    A remote account's server hears Undo (our follow), Reject (theirs) and Block, as
+    Mastodon sends them. Blocking yourself changes nothing (as Mastodon)."""
     target = await get_account(target_id)
     if target.id == me_id:
         return await relationship(me_id, me_id)
     me = await Account.get(id=me_id)
     async with in_transaction() as conn:
-        await _lock_pair(conn, me.id, target.id)
+        await follows.lock_pair(conn, me.id, target.id)
         block_id = next_id()
         await conn.execute_query(
             "INSERT INTO blocks (id, created_at, account_id, target_id, uri) "
             "VALUES ($1, now(), $2, $3, $4) ON CONFLICT (account_id, target_id) DO NOTHING",
             [block_id, me.id, target.id, f"{me.uri}#blocks/{block_id}"],
         )
-        states = [
-            await _delete_follow(conn, me.id, target.id),
-            await _delete_follow(conn, target.id, me.id),
-        ]
-    if FollowState.ACCEPTED in states:
-        await forget_accounts(redis, [me.id, target.id])
-    await timelines.remove_author(redis, me.id, target.id)
-    await timelines.remove_author(redis, target.id, me.id)
+        ours = await follows.delete_follow(conn, me.id, target.id)
+        theirs = await follows.delete_follow(conn, target.id, me.id)
+        deliveries = await _tell_block(me, target, ours, theirs)
+    await federate.send(backends.queue, deliveries)
+    if FollowState.ACCEPTED in (ours and ours.state, theirs and theirs.state):
+        await forget_accounts(backends.redis, [me.id, target.id])
+    await timelines.remove_author(backends.redis, me.id, target.id)
+    await timelines.remove_author(backends.redis, target.id, me.id)
     return await relationship(me.id, target.id)
 
 
-async def unblock(me: int, target_id: int) -> Relationship:
+async def _tell_block(
+    me: Account, target: Account, ours: follows.Removed | None, theirs: follows.Removed | None
+) -> list[int]:
+    if target.is_local:
+        return []
+    deliveries = []
+    if ours is not None:
+        undo = activities.undo_activity(me, _follow_doc(ours.uri, me, target))
+        deliveries += await _tell(me, target, undo)
+    if theirs is not None:
+        deliveries += await _tell(me, target, follows.answer("Reject", theirs.uri, me, target))
+    row = await Block.get(account_id=me.id, target_id=target.id)
+    block_doc = activities.simple_activity("Block", row.uri or "", me, target.uri)
+    return deliveries + await _tell(me, target, block_doc)
+
+
+async def unblock(backends: Backends, me_id: int, target_id: int) -> Relationship:
     target = await get_account(target_id)
-    await Block.filter(account_id=me, target_id=target.id).delete()
-    return await relationship(me, target.id)
+    me = await Account.get(id=me_id)
+    deliveries: list[int] = []
+    async with in_transaction():
+        row = await Block.filter(account_id=me.id, target_id=target.id).first()
+        if row is not None:
+            await Block.filter(id=row.id).delete()
+            block_doc = activities.simple_activity("Block", row.uri or "", me, target.uri)
+            deliveries = await _tell(me, target, activities.undo_activity(me, block_doc))
+    await federate.send(backends.queue, deliveries)
+    return await relationship(me.id, target.id)
 
 
 async def mute(

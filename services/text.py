@@ -165,3 +165,50 @@ def sanitise(markup: str) -> str:
         url_schemes={"http", "https"},
         link_rel="nofollow noopener noreferrer",
     )
+
+
+# --- remote HTML --------------------------------------------------------------------------
+
+# What Mastodon's sanitizer keeps of remote posts and bios: text formatting, links and lists,
+# and only the microformat classes clients style (mentions, hashtags, hidden URL parts).
+REMOTE_TAGS = ALLOWED_TAGS | {
+    "del", "pre", "blockquote", "code", "b", "strong", "u", "i", "em", "ul", "ol", "li",
+}  # fmt: skip
+REMOTE_ATTRIBUTES = {
+    "a": {"href", "translate"},
+    "span": {"translate"},
+    "ol": {"start", "reversed"},
+    "li": {"value"},
+}
+REMOTE_CLASSES = {
+    "a": {"mention", "hashtag", "u-url", "status-link", "unhandled-link"},
+    "span": {"h-card", "invisible", "ellipsis", "mention", "hashtag"},
+}
+REMOTE_SCHEMES = {"http", "https", "dat", "dweb", "ipfs", "ipns", "ssb", "gopher", "xmpp",
+                  "magnet", "gemini"}  # fmt: skip
+
+
+def without_nul(value: str) -> str:
+    """PostgreSQL text cannot hold NUL: a peer's strings lose it before we store them."""
+    return value.replace("\x00", "")
+
+
+def sanitise_remote(markup: str) -> str:
+    """A peer's HTML (a post, a bio) made safe to store and show: no scripts, styles, event
+    handlers, images or foreign schemes; links open safely."""
+    return nh3.clean(
+        without_nul(markup),
+        tags=REMOTE_TAGS,
+        clean_content_tags={"script", "style"},
+        attributes=REMOTE_ATTRIBUTES,
+        allowed_classes=REMOTE_CLASSES,
+        url_schemes=REMOTE_SCHEMES,
+        link_rel="nofollow noopener noreferrer",
+    )
+
+
+def plain(markup: str) -> str:
+    """The text of some HTML: paragraphs and line breaks become newlines, tags go."""
+    spaced = re.sub(r"(?i)<br\s*/?>", "\n", without_nul(markup))
+    spaced = re.sub(r"(?i)</p\s*>\s*<p[^>]*>", "\n\n", spaced)
+    return html.unescape(nh3.clean(spaced, tags=set(), clean_content_tags={"script", "style"}))

@@ -24,6 +24,8 @@ from instance.backing import ensure_database, resolve_backing_services
 from instance.config import Settings, load_settings
 from models import tortoise_config
 from services.backends import Backends
+from services.remote.fetch import forget_instance_actor
+from services.remote.keys import forget_cached_keys
 from tests.support import drop_database, private_redis, redis_url_with_db, with_database_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +94,9 @@ async def backends(settings: Settings, database: str) -> AsyncIterator[Backends]
     yield opened
     await lifecycle.close_backends(opened, close_orm=False)
     await truncate_all_models()
+    # Process caches of rows that truncation just removed.
+    forget_instance_actor()
+    forget_cached_keys()
 
 
 @pytest.fixture

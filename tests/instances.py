@@ -6,6 +6,7 @@ and a free loopback port, and is stopped with Ctrl-C (SIGINT) as a person would.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -37,6 +38,7 @@ class RunningInstance:
     env: dict[str, str]
     process: subprocess.Popen[bytes]
     log_path: Path
+    ready_url: str = ""
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -56,22 +58,20 @@ def instance_database_url(server_url: str, name: str) -> str:
     return with_database_name(server_url, f"starling_e2e_{name}_{os.getpid()}")
 
 
-def start_instance(
+def instance_env(
     name: str,
     database_url: str,
     redis_url: str,
     tmp: Path,
     *,
-    port: int | None = None,
-    extra_env: dict[str, str] | None = None,
-) -> RunningInstance:
-    """``starling run`` on ``port`` (default: a free one), with ``database_url`` (created and
-    migrated by it) and ``redis_url``; ``extra_env`` adds or overrides STARLING_* settings."""
-    port = port or free_port()
-    domain = f"127.0.0.1:{port}"
-    env = {
+    port: int,
+    extra_env: dict[str, str | None] | None = None,
+) -> dict[str, str]:
+    """The environment of an instance on ``port``; ``extra_env`` adds or overrides STARLING_*
+    settings, and a value of None removes one (so the committed config.toml decides it)."""
+    env: dict[str, str | None] = {
         **os.environ,
-        "STARLING_INSTANCE_DOMAIN": domain,
+        "STARLING_INSTANCE_DOMAIN": f"127.0.0.1:{port}",
         "STARLING_INSTANCE_NAME": f"Starling {name}",
         "STARLING_INSTANCE_HTTPS": "false",
         "STARLING_SERVER_PORT": str(port),
@@ -80,17 +80,51 @@ def start_instance(
         "STARLING_STORAGE_DATA_DIR": str(tmp / f"data-{name}"),
         **(extra_env or {}),
     }
+    return {key: value for key, value in env.items() if value is not None}
+
+
+def start_instance(
+    name: str,
+    database_url: str,
+    redis_url: str,
+    tmp: Path,
+    *,
+    port: int | None = None,
+    extra_env: dict[str, str | None] | None = None,
+    command: str = "run",
+) -> RunningInstance:
+    """``starling COMMAND`` (``run``: migrate, web and worker; ``web``: the web processes alone)
+    on ``port`` (default: a free one), with ``database_url`` (created and migrated by ``run``)
+    and ``redis_url``."""
+    port = port or free_port()
+    env = instance_env(name, database_url, redis_url, tmp, port=port, extra_env=extra_env)
+    domain = env["STARLING_INSTANCE_DOMAIN"]
     log_path = tmp / f"instance-{name}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "instance.cli", "run"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    process = spawn(command, env, log_path)
+    scheme = "https" if env.get("STARLING_INSTANCE_HTTPS", "true") == "true" else "http"
     instance = RunningInstance(
-        f"http://{domain}", domain, env["STARLING_DATABASE_URL"], env, process, log_path
+        f"{scheme}://{domain}", domain, env["STARLING_DATABASE_URL"], env, process, log_path
     )
+    instance.ready_url = f"http://127.0.0.1:{port}/ready"
     _wait_until_up(instance)
     return instance
+
+
+def restart(instance: RunningInstance, command: str = "run") -> RunningInstance:
+    """Start a stopped instance again: same settings, database, Redis and port."""
+    process = spawn(command, instance.env, instance.log_path)
+    again = dataclasses.replace(instance, process=process)
+    _wait_until_up(again)
+    return again
+
+
+def spawn(command: str, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """A ``starling`` command in a child process, its output appended to ``log_path``."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "instance.cli", command],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
 
 
 def _wait_until_up(instance: RunningInstance) -> None:
@@ -99,7 +133,8 @@ def _wait_until_up(instance: RunningInstance) -> None:
         if instance.process.poll() is not None:
             raise RuntimeError(f"instance exited early:\n{instance.log()}")
         try:
-            if httpx.get(f"{instance.base_url}/ready", timeout=1).status_code == 200:
+            url = instance.ready_url or f"{instance.base_url}/ready"
+            if httpx.get(url, timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

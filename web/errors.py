@@ -8,6 +8,7 @@ from quart import Quart, Response, jsonify, request
 from quart_rate_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
+from activitypub import errors as protocol
 from services import errors
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,14 @@ STATUS = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.ValidationFailed: 422,
+}
+
+
+# Protocol errors from a peer's request (inboxes, signed fetches) or from our fetch of theirs.
+PROTOCOL_STATUS = {
+    protocol.SignatureError: 401,
+    protocol.ParseError: 400,
+    protocol.FetchError: 502,
 }
 
 
@@ -38,6 +47,11 @@ def register_error_handlers(app: Quart) -> None:
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
         return response
+
+    @app.errorhandler(protocol.ProtocolError)
+    async def protocol_error(exc: protocol.ProtocolError) -> Response:
+        status = next((c for cls, c in PROTOCOL_STATUS.items() if isinstance(exc, cls)), 400)
+        return error_response(status, exc.message)
 
     @app.errorhandler(RateLimitExceeded)
     async def rate_limited(exc: RateLimitExceeded) -> Response:

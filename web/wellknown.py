@@ -1,13 +1,18 @@
-"""``/.well-known/`` discovery documents."""
+"""``/.well-known/`` discovery documents: OAuth metadata, WebFinger, host-meta, NodeInfo."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint
+import orjson
+from quart import Blueprint, Response, request
 
+from activitypub import nodeinfo, webfinger
+from activitypub.vocab import JRD_JSON
+from services import discovery
+from services.errors import BadRequest
 from services.scopes import SUB_SCOPES, TOP_LEVEL, to_string
-from web.deps import settings
+from web.deps import backends, settings
 
 wellknown = Blueprint("wellknown", __name__)
 
@@ -30,3 +35,30 @@ async def oauth_authorization_server() -> dict[str, Any]:
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
     }
+
+
+@wellknown.get("/.well-known/webfinger")
+async def webfinger_lookup() -> Response:
+    resource = request.args.get("resource", "")
+    if not resource:
+        raise BadRequest("The resource parameter is required")
+    document = await discovery.finger(settings(), resource)
+    return Response(orjson.dumps(document), headers={"Content-Type": JRD_JSON})
+
+
+@wellknown.get("/.well-known/host-meta")
+async def host_meta() -> Response:
+    return Response(webfinger.host_meta(settings().base_url), content_type="application/xrd+xml")
+
+
+@wellknown.get("/.well-known/nodeinfo")
+async def nodeinfo_links() -> dict[str, Any]:
+    return nodeinfo.discovery(settings().base_url)
+
+
+@wellknown.get("/nodeinfo/<version>")
+async def nodeinfo_document(version: str) -> Response:
+    document = await discovery.nodeinfo_document(settings(), backends().redis, version)
+    return Response(
+        orjson.dumps(document), headers={"Content-Type": nodeinfo.content_type(version)}
+    )

@@ -6,17 +6,35 @@ import logging
 from typing import Any
 
 from arq import cron
-from arq.worker import Worker
+from arq.worker import Worker, func
 
 from instance import lifecycle
 from instance.backing import arq_redis_settings
 from instance.config import Settings, get_settings
-from workers import housekeeping, timelines
+from workers import federation, housekeeping, timelines
 
 log = logging.getLogger(__name__)
 
-TASKS: list[Any] = [housekeeping.purge_expired_grants, timelines.fanout]
-CRON_JOBS = [cron(housekeeping.purge_expired_grants, minute=17, run_at_startup=False)]
+# Deliveries spend most of their time waiting on peers: many run at once in one process.
+MAX_JOBS = 64
+# Federation jobs keep no result: their rows hold the outcome, and a kept result would stop
+# the sweep from enqueueing the same attempt again (arq refuses a job id it still knows).
+TASKS: list[Any] = [
+    housekeeping.purge_expired_grants,
+    timelines.fanout,
+    func(federation.deliver, keep_result=0, timeout=60),
+    func(federation.process_inbox, keep_result=0, timeout=120),
+    func(federation.sweep_federation, keep_result=0, timeout=120),
+    func(federation.refresh_actor, keep_result=0, timeout=60),
+]
+
+
+def cron_jobs(settings: Settings) -> list[Any]:
+    every = settings.federation.sweep_seconds
+    return [
+        cron(housekeeping.purge_expired_grants, minute=17, run_at_startup=False),
+        cron(federation.sweep_federation, second=set(range(0, 60, every)), run_at_startup=True),
+    ]
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -33,7 +51,8 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
     """A worker for ``settings``; tests pass ``burst=True`` and no cron jobs."""
     options: dict[str, Any] = {
         "functions": TASKS,
-        "cron_jobs": CRON_JOBS,
+        "cron_jobs": cron_jobs(settings),
+        "max_jobs": MAX_JOBS,
         "redis_settings": arq_redis_settings(settings.redis.url),
         "on_startup": startup,
         "on_shutdown": shutdown,

@@ -1,11 +1,16 @@
 """The ``starling`` command as an operator uses it."""
 
+import re
 import subprocess
 import sys
 
 import httpx
+import pytest
 
-from tests.instances import ROOT
+from tests.instances import ROOT, instance_database_url, start_instance
+from tests.support import drop_database, redis_url_with_db
+
+URLS_REDIS_DB = 11
 
 
 def starling(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -57,3 +62,41 @@ def test_run_stops_web_and_worker_on_ctrl_c(instance):
     log = instance.log()
     assert f"running at {instance.base_url}" in log
     assert "starling: stopped" in log
+
+
+@pytest.fixture
+async def configured_instance(service_urls, tmp_path):
+    """An instance whose scheme comes from the committed config.toml alone (no override)."""
+    server_url, redis_server_url = service_urls
+    database_url = instance_database_url(server_url, "urls")
+    await drop_database(database_url)
+    redis_url = redis_url_with_db(redis_server_url, URLS_REDIS_DB)
+    running = start_instance(
+        "urls", database_url, redis_url, tmp_path, extra_env={"STARLING_INSTANCE_HTTPS": None}
+    )
+    yield running
+    running.stop()
+    await drop_database(database_url)
+
+
+def test_create_user_mints_the_urls_the_running_instance_serves(configured_instance):
+    instance = configured_instance
+    assert "STARLING_INSTANCE_HTTPS" not in instance.env
+    served = re.search(r"running at (\S+)", instance.log()).group(1)  # what `run` printed
+
+    result = starling(
+        "create-user", "opal", "opal@example.com", "--password", "long enough pw",
+        env=instance.env,
+    )  # fmt: skip
+
+    # Then the account's actor id, minted by the command, is on the URL the instance serves
+    assert result.returncode == 0, result.stderr
+    finger = httpx.get(
+        f"http://{instance.domain}/.well-known/webfinger",
+        params={"resource": f"acct:opal@{instance.domain}"},
+    ).json()
+    actor_id = next(link["href"] for link in finger["links"] if link["rel"] == "self")
+    assert actor_id == f"{served}/users/opal"
+    actor = httpx.get(actor_id, headers={"Accept": "application/activity+json"}).json()
+    assert actor["inbox"] == f"{served}/users/opal/inbox"
+    assert actor["publicKey"]["id"] == f"{served}/users/opal#main-key"

@@ -36,7 +36,7 @@ async def test_migrations_create_every_table_and_match_the_models(settings):
         "accounts", "users", "identities", "posts", "mentions", "tags", "post_tags", "follows",
         "likes", "blocks", "mutes", "notifications", "inbox_items", "deliveries", "domains",
         "oauth_applications", "oauth_authorization_codes", "oauth_access_tokens", "reports",
-        "instance_settings",
+        "instance_settings", "tombstones",
     }  # fmt: skip
     assert expected <= tables
     # Snowflake ids come from the application, never from a database sequence.

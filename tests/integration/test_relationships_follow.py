@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from models.accounts import Account
+from models.federation import Delivery
 from models.notifications import Notification
 from models.relationships import Block, Follow
 from tests.factories import account_of, bearer, make_user, token_for
@@ -23,6 +24,8 @@ async def _remote(username: str = "rob", domain: str = "remote.example") -> Acco
         domain=domain,
         acct=f"{username}@{domain}",
         uri=f"https://{domain}/users/{username}",
+        inbox_uri=f"https://{domain}/users/{username}/inbox",
+        shared_inbox_uri=f"https://{domain}/inbox",
     )
 
 
@@ -135,15 +138,23 @@ async def test_following_across_a_block_is_forbidden(client, settings, who_block
     assert not await Follow.exists()
 
 
-async def test_following_a_remote_account_is_not_available_yet(client, settings):
-    _, headers = await _user(settings, "alice")
+async def test_following_a_remote_account_is_a_request_delivered_as_a_follow(client, settings):
+    alice, headers = await _user(settings, "alice")
     remote = await _remote()
 
     response = await client.post(f"/api/v1/accounts/{remote.id}/follow", headers=headers)
 
-    assert response.status_code == 422
-    assert "remote follows" in (await response.get_json())["error"]
-    assert not await Follow.exists()
+    # Then it waits for the remote server's Accept, and a Follow is queued for its inbox
+    assert response.status_code == 200
+    rel = await response.get_json()
+    assert (rel["following"], rel["requested"]) == (False, True)
+    follow = await Follow.get(follower_id=alice.id, followee_id=remote.id)
+    delivery = await Delivery.get(activity_id=follow.uri)
+    assert delivery.inbox == "https://remote.example/inbox"
+    assert delivery.payload["type"] == "Follow"
+    assert delivery.payload["actor"] == alice.uri
+    assert delivery.payload["object"] == remote.uri
+    assert (await Account.get(id=remote.id)).followers_count == 0
 
 
 @pytest.mark.parametrize("raw", ["abc", "0", "-1", "99999999999999999999", "123456789"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -39,7 +40,7 @@ async def cast(settings: Settings, backends: Backends) -> Cast:
     tuned = settings.model_copy(
         update={"timeline": TimelineSettings(fanout_max_followers=BIG_LIMIT)}
     )
-    tuned_backends = Backends(settings=tuned, redis=backends.redis, queue=backends.queue)
+    tuned_backends = dataclasses.replace(backends, settings=tuned)
     users = {name: await make_user(tuned, name) for name in ("viewer", "small", "big", "stranger")}
     accounts = {name: await account_of(user) for name, user in users.items()}
     fans = [await account_of(await make_user(tuned, f"fan{i}")) for i in range(2)]
@@ -173,7 +174,7 @@ async def test_merge_only_timeline_matches_when_every_author_is_big(cast, settin
     )
     await cast.backends.redis.flushall()
     cast.client = create_app(
-        everyone_big, Backends(everyone_big, cast.backends.redis, cast.backends.queue)
+        everyone_big, dataclasses.replace(cast.backends, settings=everyone_big)
     ).test_client()
 
     assert await read_all_pages(cast) == ids

@@ -10,11 +10,12 @@ from quart_rate_limiter import rate_limit
 
 from services import accounts as account_service
 from services.oauth import TokenContext
+from services.remote import actors as remote_actors
 from web.api.auth import require_auth
 from web.api.entities import render_account, render_credential_account, render_token
 from web.api.params import params
 from web.api.paths import snowflake_from_path
-from web.deps import settings
+from web.deps import backends, settings
 from web.ratelimit import SIGN_UP
 
 P = ParamSpec("P")
@@ -94,14 +95,14 @@ async def update_credentials(
         bot=params.bot,
         discoverable=params.discoverable,
     )
-    credentials = await account_service.update_profile(token.user_id or 0, changes)
+    credentials = await account_service.update_profile(backends(), token.user_id or 0, changes)
     return _render_credentials(credentials)
 
 
 @accounts.get("/api/v1/accounts/lookup")
 @params(LookupParams, query=True)
 async def lookup(params: LookupParams) -> dict[str, Any]:
-    account = await account_service.lookup_account(params.acct, settings())
+    account = await remote_actors.lookup(backends(), params.acct)
     return render_account(account, settings())
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from quart import Blueprint, Response, jsonify
 
 from services import interactions as service
+from services import interactors
 from services.oauth import TokenContext
 from web.api.auth import optional_reader, require_auth
 from web.api.entities import render_account
@@ -72,7 +73,9 @@ async def unreblog(status_id: str, token: TokenContext) -> dict[str, Any]:
 async def favourited_by(status_id: str, params: PageParams) -> Response:
     viewer_id = await optional_reader("read:accounts")
     page = params.page(ACCOUNTS_LIMIT, ACCOUNTS_MAX)
-    found = await service.favourited_by(backends(), viewer_id, snowflake_from_path(status_id), page)
+    found = await interactors.favourited_by(
+        backends(), viewer_id, snowflake_from_path(status_id), page
+    )
     return _accounts(found)
 
 
@@ -81,10 +84,12 @@ async def favourited_by(status_id: str, params: PageParams) -> Response:
 async def reblogged_by(status_id: str, params: PageParams) -> Response:
     viewer_id = await optional_reader("read:accounts")
     page = params.page(ACCOUNTS_LIMIT, ACCOUNTS_MAX)
-    found = await service.reblogged_by(backends(), viewer_id, snowflake_from_path(status_id), page)
+    found = await interactors.reblogged_by(
+        backends(), viewer_id, snowflake_from_path(status_id), page
+    )
     return _accounts(found)
 
 
-def _accounts(found: service.AccountPage) -> Response:
+def _accounts(found: interactors.AccountPage) -> Response:
     response = jsonify([render_account(account, settings()) for account in found.accounts])
     return with_links(response, found.ids)

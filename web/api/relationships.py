@@ -75,7 +75,7 @@ class MuteParams(BaseModel):
 @params(FollowParams)
 async def follow(raw_id: str, token: TokenContext, params: FollowParams) -> dict[str, Any]:
     rel = await service.follow(
-        backends().redis,
+        backends(),
         _me(token),
         snowflake_from_path(raw_id),
         reblogs=params.reblogs,
@@ -87,21 +87,22 @@ async def follow(raw_id: str, token: TokenContext, params: FollowParams) -> dict
 @relationships.post("/api/v1/accounts/<raw_id>/unfollow")
 @require_auth("write:follows")
 async def unfollow(raw_id: str, token: TokenContext) -> dict[str, Any]:
-    rel = await service.unfollow(backends().redis, _me(token), snowflake_from_path(raw_id))
+    rel = await service.unfollow(backends(), _me(token), snowflake_from_path(raw_id))
     return render_relationship(rel)
 
 
 @relationships.post("/api/v1/accounts/<raw_id>/block")
 @require_auth("write:blocks")
 async def block(raw_id: str, token: TokenContext) -> dict[str, Any]:
-    rel = await service.block(backends().redis, _me(token), snowflake_from_path(raw_id))
+    rel = await service.block(backends(), _me(token), snowflake_from_path(raw_id))
     return render_relationship(rel)
 
 
 @relationships.post("/api/v1/accounts/<raw_id>/unblock")
 @require_auth("write:blocks")
 async def unblock(raw_id: str, token: TokenContext) -> dict[str, Any]:
-    return render_relationship(await service.unblock(_me(token), snowflake_from_path(raw_id)))
+    rel = await service.unblock(backends(), _me(token), snowflake_from_path(raw_id))
+    return render_relationship(rel)
 
 
 @relationships.post("/api/v1/accounts/<raw_id>/mute")
@@ -196,14 +197,15 @@ async def follow_requests(token: TokenContext, params: PageParams) -> Response:
 @relationships.post("/api/v1/follow_requests/<raw_id>/authorize")
 @require_auth("write:follows")
 async def authorize(raw_id: str, token: TokenContext) -> dict[str, Any]:
-    rel = await service.authorize(backends().redis, _me(token), snowflake_from_path(raw_id))
+    rel = await service.authorize(backends(), _me(token), snowflake_from_path(raw_id))
     return render_relationship(rel)
 
 
 @relationships.post("/api/v1/follow_requests/<raw_id>/reject")
 @require_auth("write:follows")
 async def reject(raw_id: str, token: TokenContext) -> dict[str, Any]:
-    return render_relationship(await service.reject(_me(token), snowflake_from_path(raw_id)))
+    rel = await service.reject(backends(), _me(token), snowflake_from_path(raw_id))
+    return render_relationship(rel)
 
 
 @relationships.get("/api/v1/blocks")

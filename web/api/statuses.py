@@ -8,7 +8,7 @@ from pydantic import BaseModel, field_validator
 from quart import Blueprint, request
 
 from models.posts import Visibility
-from services import posting, threads
+from services import deletion, posting, threads
 from services.errors import NotFound, ValidationFailed
 from services.oauth import TokenContext
 from services.statuses import hydrate
@@ -111,7 +111,7 @@ async def show(status_id: str) -> dict[str, Any]:
 async def delete(status_id: str, token: TokenContext) -> dict[str, Any]:
     """Answers the deleted status with its source ``text``: Mastodon's delete-and-redraft."""
     post_id = snowflake_from_path(status_id)
-    before = await posting.delete_post(backends(), token.account_id or 0, post_id)
+    before = await deletion.delete_post(backends(), token.account_id or 0, post_id)
     post = before.posts[0]
     entity = render_status(post, before, settings())
     entity["text"] = post["text"]

@@ -1,0 +1,133 @@
+"""Receiving activities: a POST to a personal or the shared inbox, checked and stored.
+
+The order matters: cheap checks first (JSON, the activity's shape, a blocked domain, the
+signature's freshness and digest), then the key (cached, or fetched once), then the signer
+must own the activity's actor. An accepted activity is an ``InboxItem`` row before we answer
+202 (deduplicated on its id: a peer's retry is accepted again and changes nothing); a worker
+applies it later (services/inbound).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+
+import orjson
+from redis.exceptions import RedisError
+from tortoise import connections
+from tortoise.timezone import now
+
+from activitypub import parse
+from activitypub.errors import ParseError, SignatureError
+from activitypub.parse import ParsedActivity
+from models.accounts import Account
+from models.ids import next_id
+from services import domains
+from services.backends import Backends
+from services.errors import BadRequest, Forbidden
+from services.remote.keys import verify_request
+
+log = logging.getLogger(__name__)
+
+PROCESS_JOB = "process_inbox"
+
+_STORE_SQL = """
+INSERT INTO inbox_items (id, created_at, activity_id, activity_type, actor_uri, key_id, payload,
+                         state, attempts, last_error)
+VALUES ($1, now(), $2, $3, $4, $5, $6::jsonb, 'pending', 0, '')
+ON CONFLICT (activity_id) DO NOTHING
+RETURNING id
+"""
+
+
+def job_id(item_id: int, attempts: int = 0) -> str:
+    return f"inbox:{item_id}:{attempts}"
+
+
+def _activity(body: bytes) -> tuple[ParsedActivity, str]:
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise BadRequest("The request body is not valid JSON") from None
+    activity = parse.parse_activity(document)  # ParseError -> 400
+    # Transient activities may come without an id: their body names them.
+    activity_id = activity.id or f"urn:sha256:{hashlib.sha256(body).hexdigest()}"
+    if len(activity_id) > 1024 or len(activity.type) > 64 or len(activity.actor) > 1024:
+        raise ParseError("activity id, type or actor too long")
+    return activity, activity_id
+
+
+async def _gone_actor(activity: ParsedActivity) -> bool:
+    """A Delete of an actor we never knew: servers send these by the thousand when an account
+    goes; there is nothing of it here to delete, so we accept it without fetching its key."""
+    if activity.type != "Delete" or activity.object_id != activity.actor:
+        return False
+    return not await Account.filter(uri=activity.actor).exists()
+
+
+async def receive(
+    backends: Backends, method: str, url: str, headers: Mapping[str, str], body: bytes
+) -> bool:
+    """Check and store one incoming activity; answers whether it was new. Raises BadRequest /
+    ParseError (400), SignatureError (401) or Forbidden (403)."""
+    activity, activity_id = _activity(body)
+    host = domains.host_of(activity.actor)
+    if await domains.is_blocked(host):
+        raise Forbidden("This domain is blocked")
+    if await _gone_actor(activity):
+        return False
+    key = await verify_request(backends, method, url, headers, body)
+    if key.owner != activity.actor:
+        raise SignatureError("the signing key does not belong to the activity's actor")
+    await domains.record_success(host)  # it talks to us: it is reachable
+    stored = await _store(activity, activity_id, key.key_id, body)
+    if stored is not None:
+        await _enqueue(backends, stored)
+    return stored is not None
+
+
+async def _store(
+    activity: ParsedActivity, activity_id: str, key_id: str, body: bytes
+) -> int | None:
+    # execute_query drops the rows of INSERT ... RETURNING; execute_query_dict keeps them.
+    rows = await connections.get("default").execute_query_dict(
+        _STORE_SQL,
+        [next_id(), activity_id, activity.type, activity.actor, key_id, body.decode()],
+    )
+    return rows[0]["id"] if rows else None
+
+
+async def _enqueue(backends: Backends, item_id: int) -> None:
+    try:
+        await backends.queue.enqueue_job(PROCESS_JOB, item_id, _job_id=job_id(item_id))
+    except (RedisError, OSError) as exc:  # stored: the sweep will enqueue it
+        log.warning("could not enqueue inbox item", extra={"item": item_id, "error": str(exc)})
+
+
+_PENDING_SQL = """
+SELECT id, attempts FROM inbox_items WHERE state = 'pending' AND created_at < $1
+ORDER BY id LIMIT $2
+"""
+SWEEP_GRACE_SECONDS = 10
+SWEEP_BATCH = 1000
+
+
+async def sweep(backends: Backends) -> int:
+    """Enqueue stored activities nobody is applying (Redis lost the job, a worker died)."""
+    cutoff = now() - timedelta(seconds=SWEEP_GRACE_SECONDS)
+    _, rows = await connections.get("default").execute_query(_PENDING_SQL, [cutoff, SWEEP_BATCH])
+    enqueued = 0
+    for row in rows:
+        job = await backends.queue.enqueue_job(
+            PROCESS_JOB, row["id"], _job_id=job_id(row["id"], row["attempts"])
+        )
+        enqueued += job is not None
+    return enqueued
+
+
+async def retry_later(backends: Backends, item_id: int, attempts: int, seconds: float) -> None:
+    await backends.queue.enqueue_job(
+        PROCESS_JOB, item_id, _job_id=job_id(item_id, attempts), _defer_by=seconds
+    )

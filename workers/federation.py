@@ -1,0 +1,63 @@
+"""Federation tasks: deliver one activity, apply one received activity, sweep what is due.
+
+Thin: each calls services/ and the outcome lives on the row. Anything unexpected is recorded
+on the row here, at the worker's outer boundary, so one bad activity never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from models.accounts import Account
+from models.federation import InboxItem, InboxState
+from services import delivery, inbox
+from services.backends import Backends
+from services.inbound import dispatch
+from services.remote import actors
+
+log = logging.getLogger(__name__)
+
+
+async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
+    backends: Backends = ctx["backends"]
+    try:
+        outcome = await delivery.attempt(backends, delivery_id)
+    except Exception as exc:  # the outer boundary: recorded; the sweep tries again later
+        log.exception("delivery crashed", extra={"delivery": delivery_id})
+        await delivery.record_crash(backends, delivery_id, f"internal error: {exc!r}")
+        return "crashed"
+    return outcome.state.value if outcome else "skipped"
+
+
+async def process_inbox(ctx: dict[str, Any], item_id: int) -> str:
+    backends: Backends = ctx["backends"]
+    try:
+        outcome = await dispatch.process(backends, item_id)
+    except Exception as exc:  # the outer boundary: the item is marked failed, not lost
+        log.exception("inbox item crashed", extra={"item": item_id})
+        await InboxItem.filter(id=item_id).update(
+            state=InboxState.FAILED, last_error=f"internal error: {exc!r}"[:2000]
+        )
+        return InboxState.FAILED.value
+    if outcome.retry:
+        item = await InboxItem.get(id=item_id)
+        seconds = delivery.backoff(backends.settings, item.attempts)
+        await inbox.retry_later(backends, item_id, item.attempts, seconds)
+    return outcome.state.value
+
+
+async def sweep_federation(ctx: dict[str, Any]) -> int:
+    """Re-enqueue due deliveries and unapplied inbox items (after a Redis flush, a crash)."""
+    backends: Backends = ctx["backends"]
+    return await delivery.sweep(backends) + await inbox.sweep(backends)
+
+
+async def refresh_actor(ctx: dict[str, Any], account_id: int) -> str:
+    """Re-fetch a stale remote actor (profile, keys, inboxes)."""
+    backends: Backends = ctx["backends"]
+    account = await Account.filter(id=account_id, domain__isnull=False).first()
+    if account is None:
+        return "gone"
+    await actors.refresh(backends, account)
+    return "refreshed"
