@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 PROBE_KEY = "domain:probe:{}"
 
 _FAILED_SQL = """
-INSERT INTO domains (id, created_at, domain, consecutive_failures, unreachable_since)
-VALUES ($1, now(), $2, 1, CASE WHEN $3 <= 1 THEN now() END)
+INSERT INTO domains (id, created_at, domain, note, blocked, silenced, consecutive_failures,
+                     unreachable_since)
+VALUES ($1, now(), $2, '', false, false, 1, CASE WHEN $3 <= 1 THEN now() END)
 ON CONFLICT (domain) DO UPDATE SET
   consecutive_failures = domains.consecutive_failures + 1,
   unreachable_since = CASE
