@@ -32,6 +32,8 @@ class Account(SnowflakeModel):
     actor_type = fields.CharField(max_length=32, default="Person", db_default="Person")
     public_key_id = fields.CharField(max_length=1024, default="", db_default="", db_index=True)
     public_key = fields.TextField(default="")  # PEM
+    # FEP-521a Multikeys the actor publishes for Object Integrity Proofs: {key id: multibase}.
+    proof_keys = fields.JSONField(default=dict, db_default="{}")
     private_key = fields.TextField(null=True)  # PEM, local accounts only
     avatar_url = fields.CharField(max_length=1024, default="", db_default="")
     header_url = fields.CharField(max_length=1024, default="", db_default="")

@@ -23,6 +23,8 @@ class InboxItem(SnowflakeModel):
     activity_type = fields.CharField(max_length=64)
     actor_uri = fields.CharField(max_length=1024)
     key_id = fields.CharField(max_length=1024, default="", db_default="")  # the key that signed it
+    # An embedded FEP-8b32 proof: "verified", "invalid", "unknown-key"; "" when there is none.
+    proof = fields.CharField(max_length=16, default="", db_default="")
     payload = fields.JSONField()
     state = fields.CharEnumField(
         InboxState, default=InboxState.PENDING, db_default=InboxState.PENDING.value, max_length=16

@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 from tortoise import connections
 from tortoise.timezone import now
 
-from activitypub import parse
+from activitypub import parse, proofs
 from activitypub.errors import ParseError, SignatureError
 from activitypub.parse import ParsedActivity
 from models.accounts import Account
@@ -34,9 +34,9 @@ log = logging.getLogger(__name__)
 PROCESS_JOB = "process_inbox"
 
 _STORE_SQL = """
-INSERT INTO inbox_items (id, created_at, activity_id, activity_type, actor_uri, key_id, payload,
-                         state, attempts, last_error)
-VALUES ($1, now(), $2, $3, $4, $5, $6::jsonb, 'pending', 0, '')
+INSERT INTO inbox_items (id, created_at, activity_id, activity_type, actor_uri, key_id, proof,
+                         payload, state, attempts, last_error)
+VALUES ($1, now(), $2, $3, $4, $5, $6, $7::jsonb, 'pending', 0, '')
 ON CONFLICT (activity_id) DO NOTHING
 RETURNING id
 """
@@ -82,19 +82,40 @@ async def receive(
     if key.owner != activity.actor:
         raise SignatureError("the signing key does not belong to the activity's actor")
     await domains.record_success(host)  # it talks to us: it is reachable
-    stored = await _store(activity, activity_id, key.key_id, body)
+    proof = await proof_status(activity, key.account_id)
+    stored = await _store(activity, activity_id, key.key_id, proof, body)
     if stored is not None:
         await _enqueue(backends, stored)
     return stored is not None
 
 
+async def proof_status(activity: ParsedActivity, account_id: int) -> str:
+    """Check an embedded FEP-8b32 proof (Fedify sends them) with the actor's published key.
+    It never decides: the HTTP signature already did. A bad one is logged and kept on record."""
+    proof = proofs.proof_of(activity.raw)
+    if proof is None:
+        return ""
+    keys = await Account.filter(id=account_id).values_list("proof_keys", flat=True)
+    multibase = (keys[0] or {}).get(str(proof.get("verificationMethod"))) if keys else None
+    if not multibase:
+        return "unknown-key"
+    try:
+        public_key = proofs.multikey_to_ed25519(multibase)
+    except proofs.ProofError:
+        return "unknown-key"
+    if proofs.verify_proof(activity.raw, proof, public_key):
+        return "verified"
+    log.warning("integrity proof does not verify", extra={"activity_id": activity.id})
+    return "invalid"
+
+
 async def _store(
-    activity: ParsedActivity, activity_id: str, key_id: str, body: bytes
+    activity: ParsedActivity, activity_id: str, key_id: str, proof: str, body: bytes
 ) -> int | None:
     # execute_query drops the rows of INSERT ... RETURNING; execute_query_dict keeps them.
     rows = await connections.get("default").execute_query_dict(
         _STORE_SQL,
-        [next_id(), activity_id, activity.type, activity.actor, key_id, body.decode()],
+        [next_id(), activity_id, activity.type, activity.actor, key_id, proof, body.decode()],
     )
     return rows[0]["id"] if rows else None
 

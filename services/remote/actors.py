@@ -52,6 +52,7 @@ def _account_values(actor: ParsedActor, domain: str) -> dict[str, object]:
         "featured_uri": _fits(actor.featured),
         "public_key_id": _fits(key.id) if key else "",
         "public_key": key.pem if key else "",
+        "proof_keys": {k.id: k.multibase for k in actor.multikeys if k.controller == actor.id},
         "avatar_url": _fits(actor.icon_url),
         "header_url": _fits(actor.image_url),
         "locked": actor.locked,

@@ -4,11 +4,14 @@ servers' activities become once a worker applies them."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from activitypub import proofs
 from instance.app import create_app
 from models.accounts import Account
 from models.federation import Domain, InboxItem, InboxState
@@ -222,3 +225,42 @@ async def test_a_real_servers_create_becomes_a_post_in_a_followers_home(
     assert "<script" not in (await Post.get(uri=note["id"])).html
     home = await peer_client.get("/api/v1/timelines/home", headers=bearer(token))
     assert note["id"] in [status["uri"] for status in await home.get_json()]
+
+
+def proving_actor(fediverse: Fediverse):
+    """A Fedify-style actor: an RSA key for HTTP signatures and an Ed25519 Multikey for proofs."""
+    private = Ed25519PrivateKey.generate()
+    server = fediverse.server("fedify.example")
+    key_id = "https://fedify.example/users/fay#ed25519-key"
+    multikey = {
+        "id": key_id,
+        "type": "Multikey",
+        "controller": "https://fedify.example/users/fay",
+        "publicKeyMultibase": proofs.ed25519_to_multikey(private.public_key()),
+    }
+    return server.actor("fay", assertionMethod=[multikey]), private, key_id
+
+
+async def test_an_embedded_integrity_proof_is_verified_when_the_key_is_known(
+    peer_client, fediverse
+):
+    fay, private, key_id = proving_actor(fediverse)
+    activity = create_note(fay, f"{fay.id}/statuses/1", "<p>proven</p>", [])
+    signed = proofs.sign_document(activity, private, key_id, datetime.now(UTC))
+
+    assert (await post(peer_client, fay, signed)).status_code == 202
+
+    assert (await InboxItem.get(activity_id=activity["id"])).proof == "verified"
+
+
+async def test_a_proof_that_does_not_verify_is_recorded_and_does_not_fail_the_activity(
+    peer_client, fediverse
+):
+    fay, private, key_id = proving_actor(fediverse)
+    activity = create_note(fay, f"{fay.id}/statuses/2", "<p>as signed</p>", [])
+    signed = proofs.sign_document(activity, private, key_id, datetime.now(UTC))
+    signed["object"]["content"] = "<p>changed after the proof</p>"
+
+    assert (await post(peer_client, fay, signed)).status_code == 202
+
+    assert (await InboxItem.get(activity_id=activity["id"])).proof == "invalid"
