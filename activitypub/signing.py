@@ -8,12 +8,13 @@ re-exports all of it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import email.utils
 import functools
 import hashlib
 import hmac
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from datetime import datetime
 
 import httpx
@@ -156,8 +157,8 @@ class HttpSigner(httpx.Auth):
         self.key_id = key_id
         self.private_key_pem = private_key_pem
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        added = sign_headers(
+    def _sign(self, request: httpx.Request) -> dict[str, str]:
+        return sign_headers(
             request.method,
             str(request.url),
             request.headers,
@@ -165,7 +166,18 @@ class HttpSigner(httpx.Auth):
             key_id=self.key_id,
             private_key_pem=self.private_key_pem,
         )
-        request.headers.update(added)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers.update(self._sign(request))
+        yield request
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        # An RSA signature takes the better part of a millisecond and cryptography releases the
+        # GIL while it computes: off the event loop, the other requests go on meanwhile and a
+        # second core can sign.
+        request.headers.update(await asyncio.to_thread(self._sign, request))
         yield request
 
 

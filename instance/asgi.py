@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-
 from instance.app import create_app
+from instance.logs import configure_logging
 
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+configure_logging()
 app = create_app()

@@ -62,6 +62,9 @@ class Delivery(SnowflakeModel):
     )
     attempts = fields.IntField(default=0, db_default=0)
     next_attempt_at = fields.DatetimeField(null=True)
+    # Claimed by an attempt until then: two jobs for one row (the sweep, a retry, a worker
+    # that died mid-way) never POST it at the same time.
+    lease_until = fields.DatetimeField(null=True)
     last_error = fields.TextField(default="")
     last_status = fields.IntField(null=True)  # the HTTP status of the last attempt, if any
     delivered_at = fields.DatetimeField(null=True)

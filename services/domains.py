@@ -4,23 +4,31 @@ A domain whose deliveries keep failing is marked unreachable: its deliveries wai
 probe per ``federation.breaker_probe_seconds`` checks whether it is back. A successful
 delivery, or any signed request from the domain, resets it and brings its waiting deliveries
 forward (Mastodon's DeliveryFailureTracker does the same).
+
+Every inbox POST and delivery asks about its domain, so each process keeps the few domains
+that are blocked or in trouble in memory, reloaded whenever a counter in Redis says that
+something changed: a change in one process is seen by every other within a second.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
 from tortoise import connections
 
 from instance.config import Settings
-from models.federation import Domain
 from models.ids import next_id
 
 log = logging.getLogger(__name__)
 
 PROBE_KEY = "domain:probe:{}"
+VERSION_KEY = "domains:version"
+CHECK_SECONDS = 1.0
 
 _FAILED_SQL = """
 INSERT INTO domains (id, created_at, domain, note, blocked, silenced, consecutive_failures,
@@ -34,7 +42,6 @@ ON CONFLICT (domain) DO UPDATE SET
 RETURNING consecutive_failures, unreachable_since
 """
 
-# Matches no row (an index look-up, no write) for a domain in good health.
 _RECOVERED_SQL = """
 UPDATE domains SET consecutive_failures = 0, unreachable_since = NULL, last_success_at = now()
 WHERE domain = $1 AND (consecutive_failures > 0 OR unreachable_since IS NOT NULL)
@@ -46,41 +53,101 @@ UPDATE deliveries SET next_attempt_at = now()
 WHERE domain = $1 AND state = 'pending' AND next_attempt_at > now()
 """
 
+_STATES_SQL = """
+SELECT domain, blocked, consecutive_failures > 0 AS failing,
+       unreachable_since IS NOT NULL AS unreachable
+FROM domains WHERE blocked OR consecutive_failures > 0 OR unreachable_since IS NOT NULL
+"""
+
+
+@dataclass(frozen=True)
+class States:
+    """The domains that are not simply fine, as of ``version``."""
+
+    version: bytes | None
+    checked_at: float  # time.monotonic() of the last look at the counter
+    blocked: frozenset[str]
+    failing: frozenset[str]  # at least one failure since the last success
+    unreachable: frozenset[str]
+
+
+_cached: States | None = None
+
+
+def forget_cached_states() -> None:
+    """Drop this process's copy (tests that empty the database call this)."""
+    global _cached
+    _cached = None
+
+
+async def states(redis: Redis) -> States:
+    """This process's copy of the troubled domains, reloaded when any process changed one
+    (the counter is read at most every CHECK_SECONDS: a change reaches everyone within it)."""
+    global _cached
+    moment = time.monotonic()
+    if _cached is not None and moment < _cached.checked_at + CHECK_SECONDS:
+        return _cached
+    version = await redis.get(VERSION_KEY)
+    if _cached is not None and _cached.version == version and version is not None:
+        _cached = dataclasses.replace(_cached, checked_at=moment)
+        return _cached
+    if version is None:  # a fresh (or flushed) Redis: start the counter where no copy can be
+        await redis.set(VERSION_KEY, next_id(), nx=True)
+        version = await redis.get(VERSION_KEY)
+    _, rows = await connections.get("default").execute_query(_STATES_SQL)
+    _cached = States(
+        version=version,
+        checked_at=moment,
+        blocked=frozenset(row["domain"] for row in rows if row["blocked"]),
+        failing=frozenset(row["domain"] for row in rows if row["failing"]),
+        unreachable=frozenset(row["domain"] for row in rows if row["unreachable"]),
+    )
+    return _cached
+
+
+async def changed(redis: Redis) -> None:
+    """Tell every process that a domain's state changed (after the change is committed)."""
+    forget_cached_states()  # this process sees it at once
+    await redis.incr(VERSION_KEY)
+
 
 def host_of(url: str) -> str:
     """The host (with its port, if any) an id or inbox URL belongs to, lower-cased."""
     return (urlsplit(url).netloc.rpartition("@")[2]).lower()
 
 
-async def is_blocked(host: str) -> bool:
+async def is_blocked(redis: Redis, host: str) -> bool:
     """Whether an admin suspended the domain (inbox 403, no fetches, no deliveries)."""
-    return await Domain.filter(domain=host.lower(), blocked=True).exists()
+    return host.lower() in (await states(redis)).blocked
 
 
-async def record_failure(settings: Settings, host: str) -> bool:
+async def record_failure(redis: Redis, settings: Settings, host: str) -> bool:
     """Count a failed attempt; answers whether the domain is now unreachable."""
     threshold = settings.federation.breaker_failures
     # execute_query drops RETURNING rows; execute_query_dict keeps them.
     rows = await connections.get("default").execute_query_dict(
         _FAILED_SQL, [next_id(), host, threshold]
     )
-    if rows[0]["consecutive_failures"] == threshold:
+    failures = rows[0]["consecutive_failures"]
+    if failures == threshold:
         log.warning("domain unreachable", extra={"domain": host, "failures": threshold})
+    if failures in (1, threshold):  # it started failing, or it is now unreachable
+        await changed(redis)
     return rows[0]["unreachable_since"] is not None
 
 
-async def record_success(host: str) -> None:
+async def record_success(redis: Redis, host: str, known: States | None = None) -> None:
     """The domain answered (a delivery succeeded, or it sent us a signed request): reset it,
-    and let its waiting deliveries go now rather than at their back-off time."""
+    and let its waiting deliveries go now rather than at their back-off time. Free for a
+    domain in good health (nothing is written); ``known``: states the caller already read."""
+    if host not in (known or await states(redis)).failing:
+        return
     conn = connections.get("default")
     rows = await conn.execute_query_dict(_RECOVERED_SQL, [host])
     if rows:
         await conn.execute_query(_BRING_FORWARD_SQL, [host])
         log.info("domain reachable again", extra={"domain": host})
-
-
-async def is_unreachable(host: str) -> bool:
-    return await Domain.filter(domain=host, unreachable_since__isnull=False).exists()
+    await changed(redis)
 
 
 async def may_probe(redis: Redis, settings: Settings, host: str) -> bool:

@@ -19,6 +19,7 @@ from tortoise import connections
 
 from models.accounts import Account
 from models.ids import next_id
+from services import jobs
 from services.domains import host_of
 
 log = logging.getLogger(__name__)
@@ -95,15 +96,20 @@ async def queue(signer: Account, activity: dict[str, Any], inboxes: Iterable[str
     return [row["id"] for row in rows]
 
 
+BATCH = 32  # deliveries per job: one job's overhead shared, still many jobs for a big fan-out
+
+
 def job_id(delivery_id: int, attempts: int) -> str:
-    """One job per attempt: the same attempt enqueued twice (sweep and ``send``) runs once."""
+    """A retry's job: the same attempt scheduled twice runs once."""
     return f"deliver:{delivery_id}:{attempts}"
 
 
 async def send(queue_pool: ArqRedis, delivery_ids: Sequence[int]) -> None:
-    """After the commit: a delivery job per row. If Redis is down the rows wait for the sweep."""
+    """After the commit: delivery jobs for the rows, a batch each. If Redis is down the rows
+    wait for the sweep. Two jobs naming one row are harmless: an attempt claims its row."""
+    ids = list(delivery_ids)
+    batch = [jobs.Job(DELIVER_JOB, tuple(ids[i : i + BATCH])) for i in range(0, len(ids), BATCH)]
     try:
-        for delivery_id in delivery_ids:
-            await queue_pool.enqueue_job(DELIVER_JOB, delivery_id, _job_id=job_id(delivery_id, 0))
+        await jobs.enqueue_many(queue_pool, batch)
     except (RedisError, OSError) as exc:
         log.warning("could not enqueue deliveries; the sweep will", extra={"error": str(exc)})

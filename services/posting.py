@@ -25,7 +25,7 @@ from models.accounts import Account, User
 from models.ids import next_id
 from models.notifications import NotificationType
 from models.posts import Mention, Post, Tag, Visibility
-from services import federate, notify, post_delivery, text
+from services import federate, jobs, notify, post_delivery, text
 from services.backends import Backends
 from services.errors import NotFound, ValidationFailed
 from services.postcache import Snapshot, forget_accounts, forget_posts
@@ -100,7 +100,7 @@ async def create_post(backends: Backends, author_account_id: int, new: NewPost) 
     await forget_accounts(backends.redis, [author_account_id])
     if draft.parent_id:
         await forget_posts(backends.redis, [draft.parent_id])
-    await backends.queue.enqueue_job("fanout", draft.id)
+    await jobs.enqueue(backends.queue, jobs.Job("fanout", (draft.id,)))
     await federate.send(backends.queue, deliveries)
     return draft.id
 

@@ -24,6 +24,7 @@ from instance.backing import ensure_database, resolve_backing_services
 from instance.config import Settings, load_settings
 from models import tortoise_config
 from services.backends import Backends
+from services.domains import forget_cached_states
 from services.remote.fetch import forget_instance_actor
 from services.remote.keys import forget_cached_keys
 from tests.support import drop_database, private_redis, redis_url_with_db, with_database_name
@@ -97,6 +98,7 @@ async def backends(settings: Settings, database: str) -> AsyncIterator[Backends]
     # Process caches of rows that truncation just removed.
     forget_instance_actor()
     forget_cached_keys()
+    forget_cached_states()
 
 
 @pytest.fixture

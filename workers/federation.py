@@ -6,6 +6,7 @@ on the row here, at the worker's outer boundary, so one bad activity never stops
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -19,8 +20,13 @@ from services.remote import actors
 log = logging.getLogger(__name__)
 
 
-async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
+async def deliver(ctx: dict[str, Any], *delivery_ids: int) -> list[str]:
+    """Attempt a batch of deliveries at once (each domain's share bounded by its slots)."""
     backends: Backends = ctx["backends"]
+    return list(await asyncio.gather(*(_deliver_one(backends, i) for i in delivery_ids)))
+
+
+async def _deliver_one(backends: Backends, delivery_id: int) -> str:
     try:
         outcome = await delivery.attempt(backends, delivery_id)
     except Exception as exc:  # the outer boundary: recorded; the sweep tries again later
