@@ -9,6 +9,9 @@ from tortoise import fields
 from models.base import SnowflakeModel
 from models.posts import Visibility
 
+# The actor types of local users (Service: a bot); the instance actor is an Application.
+USER_ACTOR_TYPES = ("Person", "Service")
+
 
 class Account(SnowflakeModel):
     """An actor: local when ``domain`` is NULL, remote otherwise."""

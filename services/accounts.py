@@ -374,6 +374,10 @@ async def update_profile(backends: Backends, user_id: int, changes: ProfileChang
         if value is not None:
             setattr(account, flag, value)
             updated.append(flag)
+    if changes.bot is not None:
+        # Peers read a bot from the actor's type, as Mastodon publishes it.
+        account.actor_type = "Service" if changes.bot else "Person"
+        updated.append("actor_type")
     async with in_transaction():
         await account.save(update_fields=updated)
         update = activities.update_actor_activity(account, backends.settings, next_id())

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from activitypub import render
+from activitypub.vocab import PUBLIC
 from instance.config import Settings
 from models.accounts import Account
 from models.posts import Visibility
@@ -121,9 +122,9 @@ def announce_activity(
     original's author is always in cc (Mastodon notifies them from it)."""
     visibility = Visibility(boost["visibility"])
     if visibility == Visibility.PUBLIC:
-        to, cc = [render.PUBLIC], [booster.followers_uri, original_author_uri]
+        to, cc = [PUBLIC], [booster.followers_uri, original_author_uri]
     elif visibility == Visibility.UNLISTED:
-        to, cc = [booster.followers_uri], [render.PUBLIC, original_author_uri]
+        to, cc = [booster.followers_uri], [PUBLIC, original_author_uri]
     else:
         to, cc = [booster.followers_uri], [original_author_uri]
     return render.activity(
@@ -137,11 +138,12 @@ def announce_activity(
     )
 
 
-def simple_activity(kind: str, activity_id: str, actor: Account, obj: str | dict[str, Any],
-                    *, to: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
-    """Follow, Like, Block, Accept, Reject: addressed to the one account they concern."""
-    target = obj if isinstance(obj, str) else None
-    return render.activity(kind, activity_id, actor.uri, obj, to=to or ([target] if target else []))
+def simple_activity(
+    kind: str, activity_id: str, actor: Account, obj: str | dict[str, Any], *, to: list[str]
+) -> dict[str, Any]:
+    """Follow, Like, Block, Accept, Reject: addressed (``to``) to the one account they concern
+    — the followed or blocked account, the liked post's author, the follower answered."""
+    return render.activity(kind, activity_id, actor.uri, obj, to=to)
 
 
 def undo_activity(actor: Account, undone: dict[str, Any]) -> dict[str, Any]:
@@ -157,6 +159,6 @@ def update_actor_activity(account: Account, settings: Settings, stamp: int) -> d
         f"{account.uri}#updates/{stamp}",
         account.uri,
         actor_document(account, settings),
-        to=[render.PUBLIC],
+        to=[PUBLIC],
         cc=[account.followers_uri],
     )

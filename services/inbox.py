@@ -24,9 +24,10 @@ from activitypub.errors import ParseError, SignatureError
 from activitypub.parse import ParsedActivity
 from models.accounts import Account
 from models.ids import next_id
-from services import domains
+from services import domains, jobs
 from services.backends import Backends
 from services.errors import BadRequest, Forbidden
+from services.remote.fetch import scrubbed
 from services.remote.keys import verify_request
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,13 @@ def _activity(body: bytes) -> tuple[ParsedActivity, str]:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise BadRequest("The request body is not valid JSON") from None
+    if b"\\u0000" in body:
+        document = scrubbed(document)
     activity = parse.parse_activity(document)  # ParseError -> 400
+    if activity.id and domains.host_of(activity.id) != domains.host_of(activity.actor):
+        # Mastodon's invalid_origin?: an id is its server's to give, or anyone could claim
+        # (and so suppress) another server's activity ahead of it.
+        raise ParseError("the activity's id is not on its actor's host")
     # Transient activities may come without an id: their body names them.
     activity_id = activity.id or f"urn:sha256:{hashlib.sha256(body).hexdigest()}"
     if len(activity_id) > 1024 or len(activity.type) > 64 or len(activity.actor) > 1024:
@@ -74,14 +81,15 @@ async def receive(
     ParseError (400), SignatureError (401) or Forbidden (403)."""
     activity, activity_id = _activity(body)
     host = domains.host_of(activity.actor)
-    if await domains.is_blocked(host):
+    known = await domains.states(backends.redis)
+    if host in known.blocked:
         raise Forbidden("This domain is blocked")
     if await _gone_actor(activity):
         return False
-    key = await verify_request(backends, method, url, headers, body)
+    key = await verify_request(backends, method, url, headers, body, known)
     if key.owner != activity.actor:
         raise SignatureError("the signing key does not belong to the activity's actor")
-    await domains.record_success(host)  # it talks to us: it is reachable
+    await domains.record_success(backends.redis, host, known)  # it talks to us: it is reachable
     proof = await proof_status(activity, key.account_id)
     stored = await _store(activity, activity_id, key.key_id, proof, body)
     if stored is not None:
@@ -115,14 +123,29 @@ async def _store(
     # execute_query drops the rows of INSERT ... RETURNING; execute_query_dict keeps them.
     rows = await connections.get("default").execute_query_dict(
         _STORE_SQL,
-        [next_id(), activity_id, activity.type, activity.actor, key_id, proof, body.decode()],
+        [
+            next_id(),
+            activity_id,
+            activity.type,
+            activity.actor,
+            key_id,
+            proof,
+            _payload(activity, body),
+        ],
     )
     return rows[0]["id"] if rows else None
 
 
+def _payload(activity: ParsedActivity, body: bytes) -> str:
+    """The activity as received; re-encoded only when it held NUL escapes, which jsonb refuses."""
+    if b"\\u0000" in body:
+        return orjson.dumps(activity.raw).decode()
+    return body.decode()
+
+
 async def _enqueue(backends: Backends, item_id: int) -> None:
     try:
-        await backends.queue.enqueue_job(PROCESS_JOB, item_id, _job_id=job_id(item_id))
+        await jobs.enqueue(backends.queue, jobs.Job(PROCESS_JOB, (item_id,), job_id(item_id)))
     except (RedisError, OSError) as exc:  # stored: the sweep will enqueue it
         log.warning("could not enqueue inbox item", extra={"item": item_id, "error": str(exc)})
 
@@ -139,13 +162,8 @@ async def sweep(backends: Backends) -> int:
     """Enqueue stored activities nobody is applying (Redis lost the job, a worker died)."""
     cutoff = now() - timedelta(seconds=SWEEP_GRACE_SECONDS)
     _, rows = await connections.get("default").execute_query(_PENDING_SQL, [cutoff, SWEEP_BATCH])
-    enqueued = 0
-    for row in rows:
-        job = await backends.queue.enqueue_job(
-            PROCESS_JOB, row["id"], _job_id=job_id(row["id"], row["attempts"])
-        )
-        enqueued += job is not None
-    return enqueued
+    batch = [jobs.Job(PROCESS_JOB, (r["id"],), job_id(r["id"], r["attempts"])) for r in rows]
+    return sum(await jobs.enqueue_many(backends.queue, batch))
 
 
 async def retry_later(backends: Backends, item_id: int, attempts: int, seconds: float) -> None:

@@ -20,7 +20,7 @@ from models.ids import next_id
 from models.notifications import NotificationType
 from models.posts import Post, Visibility
 from models.relationships import Follow, FollowState, Like
-from services import activities, federate, post_delivery, timelines
+from services import activities, federate, jobs, post_delivery, timelines
 from services.backends import Backends
 from services.errors import Forbidden, NotFound, ValidationFailed
 from services.notify import notify, withdraw
@@ -84,7 +84,7 @@ async def add_like(
             await Like.create(id=like_id, account_id=liker.id, post_id=target, uri=uri)
             await Post.filter(id=target).update(likes_count=F("likes_count") + 1)
             await notify(NotificationType.FAVOURITE, original["author_id"], liker.id, target)
-            deliveries = await _tell_author(liker, original, _like_doc(liker, original, uri))
+            deliveries = await _tell_author(liker, original, uri)
     except IntegrityError:
         # A concurrent request liked it first (or the post was deleted meanwhile).
         if await Like.exists(account_id=liker.id, post_id=target):
@@ -95,18 +95,20 @@ async def add_like(
     return True
 
 
-def _like_doc(liker: Account, original: Snapshot, uri: str) -> dict[str, object]:
-    return activities.simple_activity("Like", uri, liker, original["uri"])
-
-
 async def _tell_author(
-    actor: Account, original: Snapshot, activity: dict[str, object]
+    liker: Account, original: Snapshot, like_id: str, *, undo: bool = False
 ) -> list[int]:
-    """A local account's Like (or its Undo) goes to the post's author, if remote."""
-    if not actor.is_local:
+    """A local account's Like (or its Undo) goes to the post's author, if remote, addressed
+    to the author as Mastodon addresses it."""
+    if not liker.is_local:
         return []
-    inboxes = await federate.inboxes_of([original["author_id"]])
-    return await federate.queue(actor, activity, inboxes)
+    author = await Account.filter(id=original["author_id"], domain__isnull=False).first()
+    if author is None:
+        return []
+    activity = activities.simple_activity("Like", like_id, liker, original["uri"], to=[author.uri])
+    if undo:
+        activity = activities.undo_activity(liker, activity)
+    return await federate.queue(liker, activity, [federate.preferred_inbox(author)])
 
 
 async def unlike(backends: Backends, account_id: int, post_id: int) -> int:
@@ -132,8 +134,8 @@ async def remove_like(backends: Backends, liker: Account, original: Snapshot) ->
         if row is not None and deleted:
             await Post.filter(id=target, likes_count__gt=0).update(likes_count=F("likes_count") - 1)
             await withdraw(NotificationType.FAVOURITE, original["author_id"], liker.id, target)
-            done = _like_doc(liker, original, row.uri or like_uri(liker, row.id))
-            deliveries = await _tell_author(liker, original, activities.undo_activity(liker, done))
+            like_id = row.uri or like_uri(liker, row.id)
+            deliveries = await _tell_author(liker, original, like_id, undo=True)
     if deleted:
         await forget_posts(backends.redis, [target])
         await federate.send(backends.queue, deliveries)
@@ -229,7 +231,7 @@ async def add_boost(
         raise NotFound("Record not found") from None
     await forget_posts(backends.redis, [original["id"]])
     await forget_accounts(backends.redis, [booster.id])
-    await backends.queue.enqueue_job("fanout", boost_id)
+    await jobs.enqueue(backends.queue, jobs.Job("fanout", (boost_id,)))
     await federate.send(backends.queue, deliveries)
     return boost_id
 

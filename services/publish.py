@@ -13,7 +13,7 @@ from typing import Any
 from tortoise import connections
 
 from activitypub import render
-from models.accounts import Account
+from models.accounts import USER_ACTOR_TYPES, Account
 from services import activities, post_delivery
 from services.backends import Backends
 from services.errors import NotFound
@@ -41,7 +41,10 @@ _FOLLOWS_SQL = {
 async def local_actor(username: str) -> Account:
     """A local user by name, as its actor (the instance actor is served at /actor)."""
     account = await Account.filter(
-        acct=username.lower(), domain__isnull=True, suspended_at__isnull=True, actor_type="Person"
+        acct=username.lower(),
+        domain__isnull=True,
+        suspended_at__isnull=True,
+        actor_type__in=USER_ACTOR_TYPES,
     ).first()
     if account is None:
         raise NotFound("Record not found")
@@ -86,7 +89,14 @@ async def outbox_page(
     )
     ids = [row["id"] for row in rows]
     posts = await load_posts(backends.redis, ids)
-    items = [await activity_document(backends, posts[i], author) for i in ids if i in posts]
+    items = []
+    for post_id in ids:
+        if post_id not in posts:
+            continue
+        try:
+            items.append(await activity_document(backends, posts[post_id], author))
+        except NotFound:
+            continue  # a boost whose original is gone: leave it out, not the whole page
     return items, (ids[-1] if len(ids) == PAGE_SIZE else None)
 
 

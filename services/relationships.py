@@ -148,7 +148,9 @@ async def follow(
             row = await follows.create_follow(
                 follower, target, accepted=accepted, reblogs=reblogs, notify_posts=notify_posts
             )
-            activity = activities.simple_activity("Follow", row.uri or "", follower, target.uri)
+            activity = activities.simple_activity(
+                "Follow", row.uri or "", follower, target.uri, to=[target.uri]
+            )
             deliveries = await _tell(follower, target, activity)
     await federate.send(backends.queue, deliveries)
     if accepted:
@@ -265,7 +267,7 @@ async def _tell_block(
     if theirs is not None:
         deliveries += await _tell(me, target, follows.answer("Reject", theirs.uri, me, target))
     row = await Block.get(account_id=me.id, target_id=target.id)
-    block_doc = activities.simple_activity("Block", row.uri or "", me, target.uri)
+    block_doc = activities.simple_activity("Block", row.uri or "", me, target.uri, to=[target.uri])
     return deliveries + await _tell(me, target, block_doc)
 
 
@@ -277,7 +279,9 @@ async def unblock(backends: Backends, me_id: int, target_id: int) -> Relationshi
         row = await Block.filter(account_id=me.id, target_id=target.id).first()
         if row is not None:
             await Block.filter(id=row.id).delete()
-            block_doc = activities.simple_activity("Block", row.uri or "", me, target.uri)
+            block_doc = activities.simple_activity(
+                "Block", row.uri or "", me, target.uri, to=[target.uri]
+            )
             deliveries = await _tell(me, target, activities.undo_activity(me, block_doc))
     await federate.send(backends.queue, deliveries)
     return await relationship(me.id, target.id)

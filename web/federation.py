@@ -5,12 +5,14 @@ redirect to one) for browsers. Views stay thin: services/publish and services/in
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
 from quart import Blueprint, Response, redirect, render_template, request
 
 from activitypub import render
+from activitypub.errors import SignatureError
 from activitypub.vocab import ACTIVITY_JSON, is_activity_json
 from models.accounts import Account
 from services import activities, inbox, publish
@@ -20,6 +22,7 @@ from web.api.paths import snowflake_from_path
 from web.deps import backends, settings
 
 federation = Blueprint("federation", __name__)
+log = logging.getLogger(__name__)
 
 AS2_HEADERS = {"Content-Type": f"{ACTIVITY_JSON}; charset=utf-8", "Vary": "Accept"}
 
@@ -44,10 +47,16 @@ def request_url() -> str:
 
 
 async def signed_viewer() -> int | None:
-    """The account whose key signed this GET, if it is signed (401 if badly signed)."""
+    """The account whose key signed this GET, if it is signed and the signature holds. A
+    signature we cannot check (its key unreachable, say) makes the fetch anonymous, as on
+    Mastodon outside its secure mode: public posts are still served, private ones are not."""
     if "signature" not in request.headers and "signature-input" not in request.headers:
         return None
-    key = await verify_request(backends(), "GET", request_url(), request.headers, None)
+    try:
+        key = await verify_request(backends(), "GET", request_url(), request.headers, None)
+    except SignatureError as exc:
+        log.info("unverified signed fetch", extra={"path": request.path, "error": exc.message})
+        return None
     return key.account_id
 
 
@@ -98,6 +107,11 @@ async def note(username: str, raw_id: str) -> Response:
     account, post = await _post(username, raw_id)
     if not wants_activity_json():
         return redirect(f"/@{account.username}/{post['id']}")
+    return await _object(post, account)
+
+
+async def _object(post: dict[str, Any], account: Account) -> Response:
+    """A post as its Note; a boost (which has no Note of its own) as its Announce."""
     if post["boost_of_id"]:
         return as2(await publish.activity_document(backends(), post, account))
     return as2(await publish.note_document(backends(), post, account))
@@ -107,7 +121,7 @@ async def note(username: str, raw_id: str) -> Response:
 async def post_page(username: str, raw_id: str) -> Response | str:
     account, post = await _post(username, raw_id)
     if wants_activity_json():
-        return as2(await publish.note_document(backends(), post, account))
+        return await _object(post, account)
     return await render_template(
         "post.html", account=account, post=post, instance=settings().instance
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from models.posts import Post
 from services.deletion import purge_account, remove_post, tombstone
+from services.domains import host_of
 from services.inbound import DONE, IGNORED, Inbound
 
 
@@ -17,9 +18,8 @@ async def handle(inbound: Inbound) -> str:
         return DONE
     post = await Post.filter(uri=object_id, author_id=inbound.actor.id).first()
     if post is None:
-        if await Post.filter(uri=object_id).exists():
-            return IGNORED  # someone else's post: not theirs to delete
-        await tombstone(object_id)
-        return IGNORED
+        if host_of(object_id) == host_of(inbound.actor.uri):
+            await tombstone(object_id)  # its Create may still be on its way: drop it then
+        return IGNORED  # nothing of theirs by that id (someone else's is not theirs to delete)
     await remove_post(inbound.backends, post)
     return DONE

@@ -28,6 +28,7 @@ from services.inbound import (
     undo,
     update,
 )
+from services.remote.actors import REFRESH_JOB, is_stale
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ async def _apply(backends: Backends, item: InboxItem) -> InboxState:
     actor = await Account.filter(uri=activity.actor, suspended_at__isnull=True).first()
     if actor is None or actor.is_local:
         return InboxState.IGNORED  # the actor went away (or was suspended) since it was received
+    if is_stale(actor):
+        await backends.queue.enqueue_job(REFRESH_JOB, actor.id, _job_id=f"refresh:{actor.id}")
     outcome = await handler(Inbound(backends=backends, activity=activity, actor=actor))
     return InboxState.DONE if outcome == DONE else InboxState.IGNORED
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.accounts import Account
+from models.accounts import USER_ACTOR_TYPES, Account
 from models.posts import Post
 from services.backends import Backends
 from services.postcache import Snapshot, load_posts
@@ -14,7 +14,7 @@ async def local_account(backends: Backends, uri: str | None) -> Account | None:
     if not uri or not is_local_uri(backends.settings, uri):
         return None
     return await Account.filter(
-        uri=uri, domain__isnull=True, suspended_at__isnull=True, actor_type="Person"
+        uri=uri, domain__isnull=True, suspended_at__isnull=True, actor_type__in=USER_ACTOR_TYPES
     ).first()
 
 

@@ -9,6 +9,7 @@ from models.posts import Post
 from models.relationships import FollowState, Like
 from services import follows
 from services.deletion import tombstone
+from services.domains import host_of
 from services.inbound import DONE, IGNORED, Inbound, block
 from services.inbound.lookup import local_account, post_by_uri
 from services.interactions import remove_boost, remove_like
@@ -78,6 +79,6 @@ async def handle(inbound: Inbound) -> str:
         return await block.undo(inbound, undone_id)
     else:
         done = False
-    if not done:
-        await tombstone(undone_id)
+    if not done and undone_id and host_of(undone_id) == host_of(inbound.actor.uri):
+        await tombstone(undone_id)  # the activity it undoes may still be on its way
     return DONE if done else IGNORED

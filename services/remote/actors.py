@@ -27,6 +27,7 @@ from services.remote.fetch import fetch_json, is_local_uri
 log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(days=1)
+JRD_ACCEPT = "application/jrd+json, application/json"  # what Mastodon asks WebFinger for
 MAX_URI = 1024
 MAX_NAME = 255
 
@@ -41,7 +42,7 @@ def _account_values(actor: ParsedActor, domain: str) -> dict[str, object]:
         "username": actor.username[:MAX_NAME],
         "domain": domain,
         "acct": f"{actor.username}@{domain}".lower()[:512],
-        "display_name": text.plain(actor.name)[:MAX_NAME],
+        "display_name": actor.name[:MAX_NAME],  # plain text, as Mastodon reads it
         "note": text.sanitise_remote(actor.summary),
         "url": _fits(actor.url) or actor.id,
         "inbox_uri": _fits(actor.inbox),
@@ -98,8 +99,13 @@ async def _free_acct(acct: str, uri: str) -> None:
 
 
 async def fetch_actor(backends: Backends, uri: str, domain: str | None = None) -> Account:
-    """Fetch an actor document and store it. The document's id must be on the host that served
-    it; if it names another id than we asked for, that id is fetched once and must agree."""
+    """Fetch an actor document and store it (``domain``: its confirmed WebFinger domain)."""
+    return await upsert_actor(backends, await _fetch_parsed(backends, uri), domain)
+
+
+async def _fetch_parsed(backends: Backends, uri: str) -> ParsedActor:
+    """An actor document, believed only for its own host: its id must be on the host that
+    served it; if it names another id than we asked for, that id is fetched once and must agree."""
     document, final_url = await fetch_json(backends, uri)
     actor = parse.parse_actor(document)
     if host_of(actor.id) != host_of(final_url):
@@ -110,7 +116,7 @@ async def fetch_actor(backends: Backends, uri: str, domain: str | None = None) -
         if again.id != actor.id or host_of(again.id) != host_of(final_url):
             raise ParseError(f"actor {uri} does not name itself consistently")
         actor = again
-    return await upsert_actor(backends, actor, domain)
+    return actor
 
 
 async def account_by_uri(backends: Backends, uri: str, *, fetch: bool = True) -> Account | None:
@@ -143,7 +149,8 @@ async def _finger(backends: Backends, acct: webfinger.Acct) -> webfinger.Finger:
     last: FetchError | None = None
     for scheme in schemes:
         try:
-            document, _ = await fetch_json(backends, webfinger.lookup_url(acct, scheme))
+            url = webfinger.lookup_url(acct, scheme)
+            document, _ = await fetch_json(backends, url, accept=JRD_ACCEPT)
             return webfinger.parse_jrd(document)
         except FetchError as exc:
             last = exc
@@ -152,23 +159,46 @@ async def _finger(backends: Backends, acct: webfinger.Acct) -> webfinger.Finger:
     raise last or FetchError("WebFinger failed")
 
 
+async def _handle_domain(
+    backends: Backends, actor: ParsedActor, claimed: webfinger.Acct
+) -> str | None:
+    """The domain of the actor's handle, as Mastodon's check_webfinger! decides it: the
+    claimed one when it is the actor's own host, or when the actor's own server agrees (split
+    domains); else the actor's host. None when the name does not belong to this actor."""
+    actor_host = host_of(actor.id)
+    if claimed.host == actor_host:
+        return actor_host if claimed.username.lower() == actor.username.lower() else None
+    try:
+        home = await _finger(backends, webfinger.Acct(actor.username, actor_host))
+    except (FetchError, ParseError):
+        return actor_host
+    if home.actor_id != actor.id:
+        return actor_host
+    subject = home.subject
+    return claimed.host if subject is not None and subject.host == claimed.host else actor_host
+
+
 async def resolve_acct(backends: Backends, acct: webfinger.Acct) -> Account:
     """``user@host`` -> its Account, through WebFinger and the actor document when unknown or
-    stale. NotFound when the name does not resolve."""
+    stale. NotFound when the name does not resolve. A server cannot give another server's
+    actor its own domain: the handle's domain is confirmed with the actor's home server."""
     known = await Account.filter(acct=str(acct).lower()).first()
     if known is not None and not is_stale(known):
         return known
     try:
         finger = await _finger(backends, acct)
-        domain = finger.subject.host if finger.subject else acct.host
-        account = await fetch_actor(backends, finger.actor_id, domain)
+        actor = await _fetch_parsed(backends, finger.actor_id)
+        domain = await _handle_domain(backends, actor, finger.subject or acct)
+        if domain is None:
+            raise ParseError(f"{acct} names an actor by another name")
+        account = await upsert_actor(backends, actor, domain)
     except (FetchError, ParseError) as exc:
         log.info("could not resolve", extra={"acct": str(acct), "error": exc.message})
         if known is not None:
             return known
         raise NotFound("Record not found") from None
-    if account.username.lower() != acct.username.lower() and finger.subject is None:
-        raise NotFound("Record not found")
+    if account.acct != str(acct).lower():
+        log.info("resolved to another name", extra={"asked": str(acct), "acct": account.acct})
     return account
 
 

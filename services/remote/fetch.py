@@ -94,12 +94,25 @@ async def spend_budget(backends: Backends, host: str) -> None:
         raise FetchError(f"fetch budget for {host} is spent for this minute", retryable=True)
 
 
-async def fetch_json(backends: Backends, url: str) -> tuple[object, str]:
-    """A remote ActivityStreams document and the URL it was finally served from."""
+def scrubbed(document: object) -> object:
+    """A peer's JSON without NUL characters: PostgreSQL can store them neither in text nor in
+    jsonb, and no post or name needs one."""
+    if isinstance(document, str):
+        return document.replace("\x00", "") if "\x00" in document else document
+    if isinstance(document, dict):
+        return {scrubbed(key): scrubbed(value) for key, value in document.items()}
+    if isinstance(document, list):
+        return [scrubbed(item) for item in document]
+    return document
+
+
+async def fetch_json(backends: Backends, url: str, accept: str = ACCEPT) -> tuple[object, str]:
+    """A remote ActivityStreams (or other JSON) document and the URL it was finally served from."""
     host = host_of(url)
-    if await is_blocked(host):
+    if await is_blocked(backends.redis, host):
         raise FetchError(f"{host} is blocked", retryable=False)
     await spend_budget(backends, host)
     actor = await instance_actor(backends.settings)
     signer = HttpSigner(actor.public_key_id, actor.private_key or "")
-    return await backends.http.get_json(url, accept=ACCEPT, auth=signer)
+    document, final_url = await backends.http.get_json(url, accept=accept, auth=signer)
+    return scrubbed(document), final_url

@@ -17,7 +17,7 @@ from activitypub.errors import FetchError, ParseError, SignatureError
 from activitypub.signatures import RequestSignature
 from models.accounts import Account
 from services.backends import Backends
-from services.domains import host_of, is_blocked
+from services.domains import States, host_of, states
 from services.errors import Forbidden
 from services.remote.actors import fetch_actor, upsert_actor
 from services.remote.fetch import fetch_json, is_local_uri
@@ -69,9 +69,14 @@ async def _fetched_key(backends: Backends, key_id: str) -> Key:
     object whose owner is then fetched (GoToSocial: ``actor/main-key``)."""
     if is_local_uri(backends.settings, key_id):
         raise SignatureError("unknown local key")
-    document, _ = await fetch_json(backends, key_id)
+    document, final_url = await fetch_json(backends, key_id)
     if isinstance(document, dict) and "inbox" in document:
-        account = await upsert_actor(backends, parse.parse_actor(document))
+        actor = parse.parse_actor(document)
+        # Only the key's own server may tell us who owns it: an actor document naming an id
+        # on another host would otherwise replace that account's key and inbox.
+        if not host_of(actor.id) == host_of(final_url) == host_of(key_id):
+            raise SignatureError("the key's actor document names an actor on another host")
+        account = await upsert_actor(backends, actor)
     elif isinstance(document, dict) and isinstance(document.get("owner"), str):
         owner = str(document["owner"])
         if host_of(owner) != host_of(key_id):
@@ -107,13 +112,20 @@ async def _rotated_key(backends: Backends, key_id: str) -> Key | None:
 
 
 async def verify_request(
-    backends: Backends, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+    backends: Backends,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes | None,
+    known: States | None = None,
 ) -> Key:
     """The key that signed this request (SignatureError if none does; Forbidden for a blocked
-    domain). Freshness and digest are checked before any key is fetched."""
+    domain; ``known``: domain states the caller already read). Freshness and digest are
+    checked before any key is fetched."""
     signature: RequestSignature = signatures.read_signature(method, url, headers)
     signatures.check_request(signature, method, headers, body)
-    if await is_blocked(host_of(signature.key_id)):
+    known = known or await states(backends.redis)
+    if host_of(signature.key_id) in known.blocked:
         raise Forbidden("This domain is blocked")
     key = await key_for(backends, signature.key_id)
     try:

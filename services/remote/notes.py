@@ -20,7 +20,7 @@ from models.accounts import Account
 from models.ids import id_from_datetime
 from models.notifications import NotificationType
 from models.posts import Mention, Post, Visibility
-from services import notify, text
+from services import jobs, notify, text
 from services.backends import Backends
 from services.deletion import is_tombstoned
 from services.domains import host_of
@@ -119,7 +119,7 @@ async def store_note(
     await forget_accounts(backends.redis, [author.id])
     if parent is not None:
         await forget_posts(backends.redis, [parent.id])
-    await backends.queue.enqueue_job("fanout", row["id"])
+    await jobs.enqueue(backends.queue, jobs.Job("fanout", (row["id"],)))
     return int(row["id"])
 
 
@@ -166,7 +166,11 @@ async def fetch_post(backends: Backends, uri: str, depth: int = 0) -> int | None
 async def apply_edit(backends: Backends, note: ParsedNote, author: Account) -> bool:
     """An Update of a remote post we hold: its text, content warning, language and hashtags."""
     post = await Post.filter(uri=note.id, author_id=author.id).first()
-    if post is None:
+    # Mastodon counts an Update as an edit only when it says when (``updated``) and that is
+    # news: a poll's refreshed counts carry no ``updated`` and change no text.
+    if post is None or note.updated is None:
+        return False
+    if note.updated <= (post.edited_at or post.created_at):
         return False
     tags = list(dict.fromkeys(t.lower()[:255] for t in note.hashtags if t))[:MAX_TAGS]
     async with in_transaction():
@@ -176,7 +180,7 @@ async def apply_edit(backends: Backends, note: ParsedNote, author: Account) -> b
             spoiler_text=text.without_nul(note.summary)[:MAX_SPOILER],
             sensitive=note.sensitive or bool(note.summary),
             language=(note.language or "")[:16] or None,
-            edited_at=note.updated or now(),
+            edited_at=note.updated,
         )
         await post.tags.clear()
         if tags:

@@ -12,7 +12,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from activitypub import proofs
-from instance.app import create_app
 from models.accounts import Account
 from models.federation import Domain, InboxItem, InboxState
 from models.notifications import Notification
@@ -25,22 +24,6 @@ from tests.fakes import Fediverse
 
 FIXTURES = Path(__file__).resolve().parent.parent / "unit" / "activitypub" / "fixtures"
 INBOX = "https://starling.test/inbox"
-
-
-@pytest.fixture
-def fediverse() -> Fediverse:
-    return Fediverse()
-
-
-@pytest.fixture
-def fed(backends, fediverse):
-    return fediverse.backends(backends)
-
-
-@pytest.fixture
-def peer_client(settings, fed):
-    """The app, reaching the fake fediverse for keys and objects."""
-    return create_app(settings, fed).test_client()
 
 
 def create_note(actor, note_id: str, content: str, cc: list[str]) -> dict:
@@ -264,3 +247,19 @@ async def test_a_proof_that_does_not_verify_is_recorded_and_does_not_fail_the_ac
     assert (await post(peer_client, fay, signed)).status_code == 202
 
     assert (await InboxItem.get(activity_id=activity["id"])).proof == "invalid"
+
+
+async def test_nul_characters_from_a_peer_are_dropped_not_a_500(
+    peer_client, fed, fediverse, settings
+):
+    """PostgreSQL stores NUL neither in text nor in jsonb: a peer's NULs are dropped."""
+    alice, _ = await member(settings, "alice")
+    rob = fediverse.server("remote.example").actor("rob", name="Rob\x00by")
+    activity = create_note(rob, f"{rob.id}/statuses/nul", "<p>a\x00b</p>", [alice.uri])
+
+    response = await post(peer_client, rob, activity)
+
+    assert response.status_code == 202
+    await apply_all(fed)
+    assert (await Post.get(uri=activity["object"]["id"])).html == "<p>ab</p>"
+    assert (await Account.get(uri=rob.id)).display_name == "Robby"
