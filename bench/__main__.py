@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from bench import measure
 from bench.seed import ACCOUNTS, POSTS, seed
+from bench.wrk import Row
 from instance.backing import ensure_database, resolve_backing_services
 from instance.config import VERSION, load_settings
 from models.migrate import apply_migrations
@@ -63,7 +64,13 @@ async def prepare(database_url: str, redis_url: str, base_url: str):  # type: ig
 def start(database_url: str, redis_url: str, tmp: Path, port: int) -> RunningInstance:
     return start_instance(
         "bench", database_url, redis_url, tmp, port=port,
-        extra_env={"STARLING_SERVER_WORKERS": "2", "STARLING_INSTANCE_NAME": "Starling bench"},
+        extra_env={
+            "STARLING_SERVER_WORKERS": "2",
+            "STARLING_INSTANCE_NAME": "Starling bench",
+            # The delivery benchmark's peer is a sink on 127.0.0.1.
+            "STARLING_FEDERATION_ALLOW_HTTP": "true",
+            "STARLING_FEDERATION_ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8",
+        },
     )  # fmt: skip
 
 
@@ -88,7 +95,7 @@ def main() -> None:
     report(rows)
 
 
-def report(rows: list[measure.Row]) -> None:
+def report(rows: list[Row]) -> None:
     header = (
         f"Starling {VERSION} — Python {platform.python_version()}, {os.cpu_count()} cores; "
         f"{ACCOUNTS:,} accounts, {POSTS:,} posts; 2 Hypercorn processes + 1 worker; "

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import statistics
-import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from redis.asyncio import Redis
 from tortoise import Tortoise
 
+from bench import federation
 from bench.seed import Seeded
+from bench.wrk import Row, fmt, median_wrk
 from instance.config import TimelineSettings, load_settings
 from models import tortoise_config
 from services import timelines
@@ -24,58 +23,6 @@ from services.postcache import load_posts
 from tests.instances import RunningInstance
 
 HOME_LUA = Path(__file__).with_name("home.lua")
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-
-
-@dataclass
-class Row:
-    name: str
-    result: str
-    target: str
-
-
-@dataclass
-class WrkResult:
-    rps: float
-    p50_ms: float
-    p99_ms: float
-
-
-def _ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
-    if match is None:
-        raise ValueError(f"unexpected wrk latency {text!r}")
-    return float(match.group(1)) * _UNITS[match.group(2)]
-
-
-def run_wrk(
-    wrk: str, url: str, *, script: Path | None = None, env: dict[str, str] | None = None
-) -> WrkResult:
-    command = [wrk, "-t2", "-c64", "-d10s", "--latency", url]
-    if script:
-        command[1:1] = ["-s", str(script)]
-    output = subprocess.run(
-        command, capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}
-    ).stdout
-    if "Non-2xx" in output:
-        raise RuntimeError(f"wrk saw errors:\n{output}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"\s50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"\s99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
-    return WrkResult(rps, p50, p99)
-
-
-def median_wrk(runs: int, *args, **kwargs) -> WrkResult:  # type: ignore[no-untyped-def]
-    results = [run_wrk(*args, **kwargs) for _ in range(runs)]
-    return WrkResult(
-        statistics.median(r.rps for r in results),
-        statistics.median(r.p50_ms for r in results),
-        statistics.median(r.p99_ms for r in results),
-    )
-
-
-def _fmt(result: WrkResult) -> str:
-    return f"{result.rps:,.0f} req/s, p50 {result.p50_ms:.1f} / p99 {result.p99_ms:.1f} ms"
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -183,7 +130,7 @@ async def run_all(
     rows = []
     await warm_up(instance, seeded)
     floor = median_wrk(runs, wrk, f"{instance.base_url}/health")
-    rows.append(Row("floor: GET /health (trivial JSON)", _fmt(floor), "(the stack's ceiling)"))
+    rows.append(Row("floor: GET /health (trivial JSON)", fmt(floor), "(the stack's ceiling)"))
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as tokens_file:
         tokens_file.write("\n".join(seeded.viewer_tokens))
     home = median_wrk(
@@ -194,7 +141,7 @@ async def run_all(
     rows.append(
         Row(
             "home timeline, 20 posts, 500 viewers (wrk)",
-            _fmt(home),
+            fmt(home),
             ">= 3,000 req/s, p50 <= 20, p99 <= 60",
         )
     )
@@ -214,6 +161,9 @@ async def run_all(
             f"p50 {p50:.2f} / p99 {p99:.2f} ms",
             "p50 <= 10, p99 <= 30 ms",
         )
+    )
+    rows += await federation.federation_rows(
+        instance, seeded, wrk, database_url, redis_url, runs, floor
     )
     ms_1k, ms_10k, rate = await fan_out_times(database_url, redis_url, seeded)
     rows.append(Row("fan-out to 1,000 followers", f"{ms_1k:.1f} ms", "<= 50 ms"))
