@@ -3,8 +3,9 @@
 The order matters: cheap checks first (JSON, the activity's shape, a blocked domain, the
 signature's freshness and digest), then the key (cached, or fetched once), then the signer
 must own the activity's actor. An accepted activity is an ``InboxItem`` row before we answer
-202 (deduplicated on its id: a peer's retry is accepted again and changes nothing); a worker
-applies it later (services/inbound).
+202 (deduplicated on its id: a peer's retry is accepted again and changes nothing; written by
+services/inbox_store with whatever else is arriving); a worker applies it later
+(services/inbound).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 import orjson
-from redis.exceptions import RedisError
 from tortoise import connections
 from tortoise.timezone import now
 
@@ -23,8 +23,7 @@ from activitypub import parse, proofs
 from activitypub.errors import ParseError, SignatureError
 from activitypub.parse import ParsedActivity
 from models.accounts import Account
-from models.ids import next_id
-from services import domains, jobs
+from services import domains, inbox_store, jobs
 from services.backends import Backends
 from services.errors import BadRequest, Forbidden
 from services.remote.fetch import scrubbed
@@ -32,15 +31,7 @@ from services.remote.keys import verify_request
 
 log = logging.getLogger(__name__)
 
-PROCESS_JOB = "process_inbox"
-
-_STORE_SQL = """
-INSERT INTO inbox_items (id, created_at, activity_id, activity_type, actor_uri, key_id, proof,
-                         payload, state, attempts, last_error)
-VALUES ($1, now(), $2, $3, $4, $5, $6, $7::jsonb, 'pending', 0, '')
-ON CONFLICT (activity_id) DO NOTHING
-RETURNING id
-"""
+PROCESS_JOB = inbox_store.PROCESS_JOB
 
 
 def job_id(item_id: int, attempts: int = 0) -> str:
@@ -91,10 +82,9 @@ async def receive(
         raise SignatureError("the signing key does not belong to the activity's actor")
     await domains.record_success(backends.redis, host, known)  # it talks to us: it is reachable
     proof = await proof_status(activity, key.account_id)
-    stored = await _store(activity, activity_id, key.key_id, proof, body)
-    if stored is not None:
-        await _enqueue(backends, stored)
-    return stored is not None
+    row = inbox_store.Row(activity_id, activity.type, activity.actor, key.key_id, proof,
+                          _payload(activity, body))  # fmt: skip
+    return await inbox_store.store(backends, row) is not None
 
 
 async def proof_status(activity: ParsedActivity, account_id: int) -> str:
@@ -117,37 +107,11 @@ async def proof_status(activity: ParsedActivity, account_id: int) -> str:
     return "invalid"
 
 
-async def _store(
-    activity: ParsedActivity, activity_id: str, key_id: str, proof: str, body: bytes
-) -> int | None:
-    # execute_query drops the rows of INSERT ... RETURNING; execute_query_dict keeps them.
-    rows = await connections.get("default").execute_query_dict(
-        _STORE_SQL,
-        [
-            next_id(),
-            activity_id,
-            activity.type,
-            activity.actor,
-            key_id,
-            proof,
-            _payload(activity, body),
-        ],
-    )
-    return rows[0]["id"] if rows else None
-
-
 def _payload(activity: ParsedActivity, body: bytes) -> str:
     """The activity as received; re-encoded only when it held NUL escapes, which jsonb refuses."""
     if b"\\u0000" in body:
         return orjson.dumps(activity.raw).decode()
     return body.decode()
-
-
-async def _enqueue(backends: Backends, item_id: int) -> None:
-    try:
-        await jobs.enqueue(backends.queue, jobs.Job(PROCESS_JOB, (item_id,), job_id(item_id)))
-    except (RedisError, OSError) as exc:  # stored: the sweep will enqueue it
-        log.warning("could not enqueue inbox item", extra={"item": item_id, "error": str(exc)})
 
 
 _PENDING_SQL = """

@@ -36,8 +36,13 @@ async def _deliver_one(backends: Backends, delivery_id: int) -> str:
     return outcome.state.value if outcome else "skipped"
 
 
-async def process_inbox(ctx: dict[str, Any], item_id: int) -> str:
+async def process_inbox(ctx: dict[str, Any], *item_ids: int) -> list[str]:
+    """Apply stored activities, in the order they arrived (a batch from one inbox write)."""
     backends: Backends = ctx["backends"]
+    return [await _apply_one(backends, item_id) for item_id in item_ids]
+
+
+async def _apply_one(backends: Backends, item_id: int) -> str:
     try:
         outcome = await dispatch.process(backends, item_id)
     except Exception as exc:  # the outer boundary: the item is marked failed, not lost

@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from services.housekeeping import delete_expired_authorization_codes
+from services.housekeeping import (
+    delete_expired_authorization_codes,
+    delete_finished_federation_rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -15,4 +18,12 @@ async def purge_expired_grants(ctx: dict[str, Any]) -> int:
     deleted = await delete_expired_authorization_codes()
     if deleted:
         log.info("purged authorization codes", extra={"count": deleted})
+    return deleted
+
+
+async def purge_finished_federation_rows(ctx: dict[str, Any]) -> int:
+    """Delete week-old deliveries and inbox items that are finished with."""
+    deleted = await delete_finished_federation_rows()
+    if deleted:
+        log.info("purged federation rows", extra={"count": deleted})
     return deleted

@@ -25,6 +25,7 @@ POLL_DELAY_SECONDS = 0.05
 # the sweep from enqueueing the same attempt again (arq refuses a job id it still knows).
 TASKS: list[Any] = [
     housekeeping.purge_expired_grants,
+    housekeeping.purge_finished_federation_rows,
     timelines.fanout,
     func(federation.deliver, keep_result=0, timeout=60),
     func(federation.process_inbox, keep_result=0, timeout=120),
@@ -37,6 +38,7 @@ def cron_jobs(settings: Settings) -> list[Any]:
     every = settings.federation.sweep_seconds
     return [
         cron(housekeeping.purge_expired_grants, minute=17, run_at_startup=False),
+        cron(housekeeping.purge_finished_federation_rows, minute=43, run_at_startup=False),
         cron(federation.sweep_federation, second=set(range(0, 60, every)), run_at_startup=True),
     ]
 
