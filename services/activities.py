@@ -18,6 +18,7 @@ from models.accounts import Account
 from models.posts import Visibility
 from services.postcache import Snapshot
 
+# Until uploads exist: what profiles show, in the API and to peers.
 DEFAULT_AVATAR = "/static/avatar.png"
 DEFAULT_HEADER = "/static/header.png"
 

@@ -58,6 +58,13 @@ def preferred_inbox(account: Account) -> str:
     return account.shared_inbox_uri or account.inbox_uri
 
 
+async def queue_for(actor: Account, target: Account, activity: dict[str, Any]) -> list[int]:
+    """Queue an activity for one remote account's inbox (nothing for a local account)."""
+    if target.is_local:
+        return []
+    return await queue(actor, activity, [preferred_inbox(target)])
+
+
 async def follower_inboxes(account_id: int) -> list[str]:
     _, rows = await connections.get("default").execute_query(_FOLLOWER_INBOXES_SQL, [account_id])
     return [row["inbox"] for row in rows]

@@ -108,7 +108,7 @@ async def _tell_author(
     activity = activities.simple_activity("Like", like_id, liker, original["uri"], to=[author.uri])
     if undo:
         activity = activities.undo_activity(liker, activity)
-    return await federate.queue(liker, activity, [federate.preferred_inbox(author)])
+    return await federate.queue_for(liker, author, activity)
 
 
 async def unlike(backends: Backends, account_id: int, post_id: int) -> int:

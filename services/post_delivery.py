@@ -41,24 +41,31 @@ async def _mentioned(post: Snapshot) -> list[Snapshot]:
 
 async def note_of(post: Snapshot, author: Account, settings: Settings) -> render.NoteValues:
     """A local post (a snapshot-shaped dict) as the Note we publish."""
-    parent_uri, _ = await _parent(post)
-    return activities.note_values(post, author, await _mentioned(post), parent_uri, settings)
+    return (await _note_and_parent_author(post, author, settings))[0]
 
 
-async def _recipients(post: Snapshot, author: Account, extra_ids: list[int]) -> list[str]:
+async def _note_and_parent_author(
+    post: Snapshot, author: Account, settings: Settings
+) -> tuple[render.NoteValues, int | None]:
+    parent_uri, parent_author = await _parent(post)
+    note = activities.note_values(post, author, await _mentioned(post), parent_uri, settings)
+    return note, parent_author
+
+
+async def _recipients(
+    post: Snapshot, author: Account, extra_ids: list[int], parent_author: int | None
+) -> list[str]:
     visibility = Visibility(post["visibility"])
     inboxes = [] if visibility == Visibility.DIRECT else await federate.follower_inboxes(author.id)
     account_ids = list(post["mention_ids"]) + extra_ids
-    if visibility in DISTRIBUTABLE:
-        _, parent_author = await _parent(post)
-        if parent_author is not None:
-            account_ids.append(parent_author)
+    if visibility in DISTRIBUTABLE and parent_author is not None:
+        account_ids.append(parent_author)
     return inboxes + await federate.inboxes_of(account_ids)
 
 
 async def queue_create(post: Snapshot, author: Account, settings: Settings) -> list[int]:
-    values = await note_of(post, author, settings)
-    inboxes = await _recipients(post, author, [])
+    values, parent_author = await _note_and_parent_author(post, author, settings)
+    inboxes = await _recipients(post, author, [], parent_author)
     return await federate.queue(author, activities.create_activity(values), inboxes)
 
 
@@ -66,8 +73,8 @@ async def queue_delete(
     post: Snapshot, author: Account, settings: Settings, boosters: list[int]
 ) -> list[int]:
     """Delete reaches whoever got the Create, and the remote accounts that boosted it."""
-    values = await note_of(post, author, settings)
-    inboxes = await _recipients(post, author, boosters)
+    values, parent_author = await _note_and_parent_author(post, author, settings)
+    inboxes = await _recipients(post, author, boosters, parent_author)
     return await federate.queue(author, activities.delete_activity(values), inboxes)
 
 

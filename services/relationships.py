@@ -106,13 +106,6 @@ async def relationship(viewer_id: int, account_id: int) -> Relationship:
 # --- federation ---------------------------------------------------------------------------
 
 
-async def _tell(actor: Account, target: Account, activity: dict[str, Any]) -> list[int]:
-    """Queue an activity for a remote account's inbox (nothing for a local one)."""
-    if target.is_local:
-        return []
-    return await federate.queue(actor, activity, [federate.preferred_inbox(target)])
-
-
 def _follow_doc(uri: str | None, follower: Account, followee: Account) -> dict[str, Any]:
     return follows.follow_document(uri or "", follower.uri, followee.uri)
 
@@ -151,7 +144,7 @@ async def follow(
             activity = activities.simple_activity(
                 "Follow", row.uri or "", follower, target.uri, to=[target.uri]
             )
-            deliveries = await _tell(follower, target, activity)
+            deliveries = await federate.queue_for(follower, target, activity)
     await federate.send(backends.queue, deliveries)
     if accepted:
         await follows.after_accepted(backends.redis, follower.id, target.id)
@@ -180,7 +173,7 @@ async def unfollow(backends: Backends, follower_id: int, target_id: int) -> Rela
         removed = await follows.delete_follow(conn, follower_id, target.id)
         if removed is not None:
             undo = activities.undo_activity(follower, _follow_doc(removed.uri, follower, target))
-            deliveries = await _tell(follower, target, undo)
+            deliveries = await federate.queue_for(follower, target, undo)
     await federate.send(backends.queue, deliveries)
     if removed is not None and removed.state is FollowState.ACCEPTED:
         await follows.after_removed(backends.redis, follower_id, target.id)
@@ -198,7 +191,7 @@ async def authorize(backends: Backends, me_id: int, requester_id: int) -> Relati
         ).first()
         if pending is None or not await follows.accept_pending(requester.id, me.id):
             raise NotFound("Record not found")
-        deliveries = await _tell(
+        deliveries = await federate.queue_for(
             me, requester, follows.answer("Accept", pending.uri, me, requester)
         )
     await federate.send(backends.queue, deliveries)
@@ -218,7 +211,7 @@ async def reject(backends: Backends, me_id: int, requester_id: int) -> Relations
         if pending is None:
             raise NotFound("Record not found")
         await follows.delete_follow(conn, requester.id, me.id)
-        deliveries = await _tell(
+        deliveries = await federate.queue_for(
             me, requester, follows.answer("Reject", pending.uri, me, requester)
         )
     await federate.send(backends.queue, deliveries)
@@ -263,12 +256,14 @@ async def _tell_block(
     deliveries = []
     if ours is not None:
         undo = activities.undo_activity(me, _follow_doc(ours.uri, me, target))
-        deliveries += await _tell(me, target, undo)
+        deliveries += await federate.queue_for(me, target, undo)
     if theirs is not None:
-        deliveries += await _tell(me, target, follows.answer("Reject", theirs.uri, me, target))
+        deliveries += await federate.queue_for(
+            me, target, follows.answer("Reject", theirs.uri, me, target)
+        )
     row = await Block.get(account_id=me.id, target_id=target.id)
     block_doc = activities.simple_activity("Block", row.uri or "", me, target.uri, to=[target.uri])
-    return deliveries + await _tell(me, target, block_doc)
+    return deliveries + await federate.queue_for(me, target, block_doc)
 
 
 async def unblock(backends: Backends, me_id: int, target_id: int) -> Relationship:
@@ -282,7 +277,9 @@ async def unblock(backends: Backends, me_id: int, target_id: int) -> Relationshi
             block_doc = activities.simple_activity(
                 "Block", row.uri or "", me, target.uri, to=[target.uri]
             )
-            deliveries = await _tell(me, target, activities.undo_activity(me, block_doc))
+            deliveries = await federate.queue_for(
+                me, target, activities.undo_activity(me, block_doc)
+            )
     await federate.send(backends.queue, deliveries)
     return await relationship(me.id, target.id)
 

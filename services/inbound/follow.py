@@ -29,9 +29,7 @@ async def handle(inbound: Inbound) -> str:
         deliveries = []
         if kind:
             activity = follows.answer(kind, follow_uri, target, follower)
-            deliveries = await federate.queue(
-                target, activity, [federate.preferred_inbox(follower)]
-            )
+            deliveries = await federate.queue_for(target, follower, activity)
     await federate.send(inbound.backends.queue, deliveries)
     if accepted:
         await follows.after_accepted(inbound.backends.redis, follower.id, target.id)

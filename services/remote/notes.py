@@ -43,6 +43,11 @@ def _post_id(published: datetime | None) -> int:
     return id_from_datetime(moment)
 
 
+def _tag_names(note: ParsedNote) -> list[str]:
+    """The note's hashtags as we store them: lower-cased, once each, a bounded number."""
+    return list(dict.fromkeys(t.lower()[:255] for t in note.hashtags if t))[:MAX_TAGS]
+
+
 def _html(note: ParsedNote) -> str:
     body = text.sanitise_remote(note.content)
     if note.type != "Note" and note.name:
@@ -108,7 +113,7 @@ async def store_note(
     parent = await _parent(backends, note, depth)
     row = _row(note, author, parent)
     mention_ids = await _mentioned(backends, note)
-    tags = list(dict.fromkeys(t.lower()[:255] for t in note.hashtags if t))[:MAX_TAGS]
+    tags = _tag_names(note)
     try:
         await _insert(row, mention_ids, tags)
     except IntegrityError:
@@ -172,7 +177,7 @@ async def apply_edit(backends: Backends, note: ParsedNote, author: Account) -> b
         return False
     if note.updated <= (post.edited_at or post.created_at):
         return False
-    tags = list(dict.fromkeys(t.lower()[:255] for t in note.hashtags if t))[:MAX_TAGS]
+    tags = _tag_names(note)
     async with in_transaction():
         await Post.filter(id=post.id).update(
             html=_html(note),

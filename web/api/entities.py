@@ -15,11 +15,9 @@ from instance.config import Settings
 from models.accounts import Account, Role, User
 from models.oauth import AccessToken
 from models.posts import Visibility
+from services.activities import DEFAULT_AVATAR, DEFAULT_HEADER
 from services.postcache import Snapshot
 from services.statuses import Hydrated
-
-DEFAULT_AVATAR = "/static/avatar.png"
-DEFAULT_HEADER = "/static/header.png"
 
 # Mastodon's built-in roles: "everyone" has id -99 and no name; permissions are a bit field
 # as a string (administrator = 1, invite_users = 1 << 16; moderators see reports and users).
