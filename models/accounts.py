@@ -41,7 +41,10 @@ class Account(SnowflakeModel):
     avatar_url = fields.CharField(max_length=1024, default="", db_default="")
     header_url = fields.CharField(max_length=1024, default="", db_default="")
     locked = fields.BooleanField(default=False, db_default=False)
-    discoverable = fields.BooleanField(default=True, db_default=True)
+    discoverable = fields.BooleanField(default=True, db_default=True)  # listed in search, directory
+    # Mastodon's "indexable": the posts may be found by full-text search by anyone (False: only by
+    # followers and the mentioned).
+    indexable = fields.BooleanField(default=True, db_default=True)
     bot = fields.BooleanField(default=False, db_default=False)
     followers_count = fields.IntField(default=0, db_default=0)
     following_count = fields.IntField(default=0, db_default=0)

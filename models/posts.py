@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.models import Model
 
 from models.base import SnowflakeModel
 
@@ -79,3 +80,33 @@ class Tag(SnowflakeModel):
 
     class Meta:
         table = "tags"
+
+
+class TagFollow(SnowflakeModel):
+    """A local account following a hashtag: public posts with it reach the account's home."""
+
+    account: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Account", related_name="followed_tags", on_delete=fields.CASCADE, db_index=False
+    )
+    tag: fields.ForeignKeyRelation[Tag] = fields.ForeignKeyField(
+        "models.Tag", related_name="followers", on_delete=fields.CASCADE, db_index=True
+    )
+
+    class Meta:
+        table = "tag_follows"
+        unique_together = (("account_id", "tag_id"),)
+
+
+class SearchChange(Model):
+    """A post or account whose search document is stale: written by database triggers (see
+    migration 0006) on every insert, edit, delete, suspension or profile change, whatever code
+    made it, and deleted by the indexer once the index holds the change. A crash before that
+    replays the row: indexing reads the row's current state, so a replay is harmless."""
+
+    id = fields.BigIntField(primary_key=True)  # a sequence: the order changes were committed in
+    kind = fields.CharField(max_length=16)  # "post" or "account"
+    target_id = fields.BigIntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "search_changes"

@@ -82,6 +82,7 @@ class ProfileChanges:
     locked: bool | None = None
     bot: bool | None = None
     discoverable: bool | None = None
+    indexable: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -369,7 +370,7 @@ async def update_profile(backends: Backends, user_id: int, changes: ProfileChang
         account.note_source = changes.note
         account.note = note_html(changes.note)
         updated += ["note_source", "note"]
-    for flag in ("locked", "bot", "discoverable"):
+    for flag in ("locked", "bot", "discoverable", "indexable"):
         value = getattr(changes, flag)
         if value is not None:
             setattr(account, flag, value)

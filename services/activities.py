@@ -43,7 +43,7 @@ def actor_values(account: Account, settings: Settings) -> render.ActorValues:
         published=account.created_at,
         locked=account.locked,
         discoverable=account.discoverable,
-        indexable=account.discoverable,
+        indexable=account.indexable,
         icon=render.Image(account.avatar_url or f"{base}{DEFAULT_AVATAR}"),
         image=render.Image(account.header_url or f"{base}{DEFAULT_HEADER}"),
     )

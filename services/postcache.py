@@ -16,8 +16,10 @@ import orjson
 from redis.asyncio import Redis
 from tortoise import connections
 
+# The version in a key is the snapshot's shape: a new column gets a new key, so a running
+# instance never reads a snapshot cached before an upgrade without it.
 POST_KEY = "post:{}"
-ACCOUNT_KEY = "account:{}"
+ACCOUNT_KEY = "account:2:{}"
 # Bounds how long a snapshot can stay stale if a reader re-caches a row while a writer
 # changes it (the writer forgets it after its commit; a slow reader may put the old one back).
 TTL_SECONDS = 3600
@@ -38,7 +40,7 @@ WHERE p.id = ANY($1::bigint[]) AND p.deleted_at IS NULL
 
 _ACCOUNTS_SQL = """
 SELECT id, username, domain, display_name, note, uri, url, avatar_url, header_url, locked,
-       discoverable, bot, followers_count, following_count, posts_count, last_post_at,
+       discoverable, indexable, bot, followers_count, following_count, posts_count, last_post_at,
        created_at, suspended_at
 FROM accounts
 WHERE id = ANY($1::bigint[])

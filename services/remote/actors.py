@@ -58,6 +58,8 @@ def _account_values(actor: ParsedActor, domain: str) -> dict[str, object]:
         "header_url": _fits(actor.image_url),
         "locked": actor.locked,
         "discoverable": actor.discoverable,
+        # Mastodon reads a missing "indexable" as "no": such posts are not searchable by all.
+        "indexable": bool(actor.indexable),
         "bot": actor.bot,
         "actor_type": actor.type[:32],
         "moved_to_uri": _fits(actor.moved_to) or None,

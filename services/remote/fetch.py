@@ -73,6 +73,7 @@ async def _create_instance_actor(settings: Settings, uri: str) -> Account:
             private_key=keys.private_pem,
             locked=True,
             discoverable=False,
+            indexable=False,
             bot=True,
         )
     except IntegrityError:

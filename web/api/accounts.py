@@ -48,6 +48,7 @@ class UpdateCredentialsParams(BaseModel):
     locked: bool | None = None
     bot: bool | None = None
     discoverable: bool | None = None
+    indexable: bool | None = None
     source: SourceParams | None = None
 
 
@@ -94,6 +95,7 @@ async def update_credentials(
         locked=params.locked,
         bot=params.bot,
         discoverable=params.discoverable,
+        indexable=params.indexable,
     )
     credentials = await account_service.update_profile(backends(), token.user_id or 0, changes)
     return _render_credentials(credentials)
