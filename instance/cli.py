@@ -1,4 +1,4 @@
-"""The ``starling`` command: run, web, worker, migrate, makemigrations, create-user."""
+"""The ``starling`` command: run, web, worker, migrate, makemigrations, create-user, reindex."""
 
 from __future__ import annotations
 
@@ -159,6 +159,35 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> None:
         asyncio.run(create(resolved))
 
 
+def cmd_reindex(settings: Settings, _args: argparse.Namespace) -> None:
+    """Rebuild the search index from Postgres beside the one in use, then switch to it."""
+    from tqdm import tqdm
+
+    from instance import lifecycle
+    from services import search_index
+
+    async def reindex(resolved: Settings) -> int:
+        await lifecycle.open_orm(resolved)
+        try:
+            total = await search_index.total_documents()
+            with tqdm(total=total, unit=" docs", desc="reindex", dynamic_ncols=True) as bar:
+                count = await search_index.rebuild(resolved, progress=bar.update)
+            await search_index.index_pending(resolved)  # changes made meanwhile
+            return count
+        finally:
+            await lifecycle.close_orm()
+
+    with backing_services(settings) as resolved:
+        _migrate(resolved)
+        try:
+            count = asyncio.run(reindex(resolved))
+        except search_index.IndexBusy as exc:
+            _fail(f"{exc}; try again in a moment")
+        except OSError as exc:
+            _fail(f"cannot write the search index: {exc}")
+    print(f"starling: search index rebuilt with {count} documents")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="starling",
@@ -179,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("email", help="e-mail address used to sign in")
     create.add_argument("--password", required=True, help="at least 8 characters")
     create.add_argument("--admin", action="store_true", help="give the account the admin role")
+    commands.add_parser(
+        "reindex", help="rebuild the search index from the database (the instance may keep running)"
+    )
     return parser
 
 
@@ -189,6 +221,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], None]] = {
     "migrate": cmd_migrate,
     "makemigrations": cmd_makemigrations,
     "create-user": cmd_create_user,
+    "reindex": cmd_reindex,
 }
 
 

@@ -98,10 +98,12 @@ class TagFollow(SnowflakeModel):
 
 
 class SearchChange(Model):
-    """A post or account whose search document is stale: written by database triggers (see
-    migration 0006) on every insert, edit, delete, suspension or profile change, whatever code
-    made it, and deleted by the indexer once the index holds the change. A crash before that
-    replays the row: indexing reads the row's current state, so a replay is harmless."""
+    """A post or account whose search document is stale.
+
+    Written by database triggers (migration 0006) on every insert, edit, delete, suspension or
+    profile change, whatever code made it, and deleted by the indexer once the index holds the
+    change. A crash before that replays the row: indexing reads the row's current state, so a
+    replay is harmless."""
 
     id = fields.BigIntField(primary_key=True)  # a sequence: the order changes were committed in
     kind = fields.CharField(max_length=16)  # "post" or "account"

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from activitypub.client import SafeClient
 from instance.config import Settings
+from search.reader import SearchReader
 
 
 @dataclass(frozen=True)
@@ -21,3 +22,4 @@ class Backends:
     redis: Redis
     queue: ArqRedis
     http: SafeClient  # every request to another server goes through it (SSRF guard, limits)
+    search: SearchReader | None = None  # reads the search index; None where nothing searches

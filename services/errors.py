@@ -37,3 +37,7 @@ class Forbidden(StarlingError):
 
 class Conflict(StarlingError):
     """The request clashes with the current state (HTTP 409)."""
+
+
+class Unavailable(StarlingError):
+    """A part of the service cannot answer right now (HTTP 503); the rest still works."""

@@ -36,6 +36,7 @@ class Job:
     job_id: str | None = None  # None: a fresh one (never deduplicated)
     defer_until: datetime | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
+    queue: str = default_queue_name  # the search indexer has a queue of its own
 
 
 def _arguments(job: Job, now_ms: int) -> tuple[list[str], list[Any]]:
@@ -43,7 +44,7 @@ def _arguments(job: Job, now_ms: int) -> tuple[list[str], list[Any]]:
     score = to_unix_ms(job.defer_until) if job.defer_until is not None else now_ms
     expires = score - now_ms + expires_extra_ms
     payload = serialize_job(job.function, job.args, job.kwargs, None, now_ms)
-    keys = [job_key_prefix + job_id, result_key_prefix + job_id, default_queue_name]
+    keys = [job_key_prefix + job_id, result_key_prefix + job_id, job.queue]
     return keys, [expires, payload, score, job_id]
 
 

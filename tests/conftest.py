@@ -23,6 +23,7 @@ from instance.app import create_app
 from instance.backing import ensure_database, resolve_backing_services
 from instance.config import Settings, load_settings
 from models import tortoise_config
+from models.migrate import apply_migrations
 from services.backends import Backends
 from services.domains import forget_cached_states
 from services.remote.fetch import forget_instance_actor
@@ -75,12 +76,13 @@ def settings(service_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFac
 
 @pytest.fixture(scope="session")
 async def database(settings: Settings) -> AsyncIterator[str]:
-    """A fresh database with the models' schema, for the whole session."""
+    """A fresh database built by the real migrations (so with their triggers and indexes),
+    for the whole session."""
     url = settings.database.url
     await drop_database(url)
     await ensure_database(url)
+    await apply_migrations(url)
     await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
-    await Tortoise.generate_schemas(safe=False)
     yield url
     await Tortoise.close_connections()
     await drop_database(url)

@@ -103,6 +103,18 @@ async def make_post(
     return post
 
 
+async def make_remote_account(username: str = "rob", domain: str = "remote.example") -> Account:
+    """An account of another server, as if fetched from it (no key: nothing verifies it)."""
+    return await Account.create(
+        username=username,
+        domain=domain,
+        acct=f"{username}@{domain}",
+        uri=f"https://{domain}/users/{username}",
+        inbox_uri=f"https://{domain}/users/{username}/inbox",
+        shared_inbox_uri=f"https://{domain}/inbox",
+    )
+
+
 async def account_of(user: User) -> Account:
     return await Account.get(id=user.account_id)  # type: ignore[attr-defined]
 

@@ -20,6 +20,7 @@ STATUS = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.ValidationFailed: 422,
+    errors.Unavailable: 503,
 }
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 from typing import Any
 
 from arq import cron
@@ -12,7 +15,7 @@ from instance import lifecycle
 from instance.backing import arq_redis_settings
 from instance.config import Settings, get_settings
 from instance.logs import configure_logging
-from workers import federation, housekeeping, timelines
+from workers import federation, housekeeping, search, timelines
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +73,62 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
     return Worker(**options)
 
 
+def build_search_worker(settings: Settings, **overrides: Any) -> Worker:
+    """The indexer: one job at a time on its own queue (the index has one writer)."""
+    index = func(search.index_search, keep_result=0, timeout=search.JOB_TIMEOUT_SECONDS)
+    every = search.SWEEP_EVERY_SECONDS
+    options: dict[str, Any] = {
+        "functions": [index],
+        "queue_name": search.QUEUE,
+        "cron_jobs": [
+            cron(
+                search.index_search,
+                second=set(range(0, 60, every)),
+                run_at_startup=True,
+                keep_result=0,
+                timeout=search.JOB_TIMEOUT_SECONDS,
+            )
+        ],
+        "max_jobs": 1,
+        "poll_delay": POLL_DELAY_SECONDS,
+        "redis_settings": arq_redis_settings(settings.redis.url),
+        "on_startup": search.startup,
+        "on_shutdown": search.shutdown,
+        "ctx": {"settings": settings},
+        "handle_signals": False,
+    }
+    options.update(overrides)
+    return Worker(**options)
+
+
 def run_worker(settings: Settings) -> None:
     configure_logging()
     log.info("worker starting")
-    build_worker(settings).run()
+    asyncio.run(_run_workers(settings))
+
+
+async def _run_workers(settings: Settings) -> None:
+    """The job worker and the search indexer in one process and event loop, sharing its ORM
+    connections, until SIGINT or SIGTERM (or one of them stops)."""
+    await lifecycle.open_orm(settings)
+    workers = [
+        build_worker(settings, handle_signals=False),
+        build_search_worker(settings),
+    ]
+    workers[0].ctx["init_orm"] = False
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    running = [asyncio.create_task(worker.async_run()) for worker in workers]
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait([*running, stopping], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        for worker in workers:
+            await worker.close()
+        for task in running:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task  # re-raises what stopped a worker, if anything did
+        await lifecycle.close_orm()

@@ -76,7 +76,7 @@ class Migration(migrations.Migration):
                 ('target_id', fields.BigIntField()),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'search_changes', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A post or account whose search document is stale'},
+            options={'table': 'search_changes', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A post or account whose search document is stale.'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -10,23 +10,12 @@ from models.accounts import Account
 from models.federation import Delivery
 from models.notifications import Notification
 from models.relationships import Block, Follow
-from tests.factories import account_of, bearer, make_user, token_for
+from tests.factories import account_of, bearer, make_remote_account, make_user, token_for
 
 
 async def _user(settings, name: str, scopes: str = "read write follow"):
     user = await make_user(settings, name)
     return await account_of(user), bearer(await token_for(user, scopes))
-
-
-async def _remote(username: str = "rob", domain: str = "remote.example") -> Account:
-    return await Account.create(
-        username=username,
-        domain=domain,
-        acct=f"{username}@{domain}",
-        uri=f"https://{domain}/users/{username}",
-        inbox_uri=f"https://{domain}/users/{username}/inbox",
-        shared_inbox_uri=f"https://{domain}/inbox",
-    )
 
 
 async def test_follow_answers_a_relationship_with_following_true(client, settings):
@@ -140,7 +129,7 @@ async def test_following_across_a_block_is_forbidden(client, settings, who_block
 
 async def test_following_a_remote_account_is_a_request_delivered_as_a_follow(client, settings):
     alice, headers = await _user(settings, "alice")
-    remote = await _remote()
+    remote = await make_remote_account()
 
     response = await client.post(f"/api/v1/accounts/{remote.id}/follow", headers=headers)
 

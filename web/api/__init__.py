@@ -11,7 +11,9 @@ from web.api.interactions import interactions
 from web.api.notifications import notifications
 from web.api.oauth import oauth
 from web.api.relationships import relationships
+from web.api.search import search_api
 from web.api.statuses import statuses
+from web.api.tags import tags_api
 from web.api.timelines import timelines_api
 
 
@@ -26,5 +28,7 @@ def register_api(app: Quart) -> None:
         statuses,
         relationships,
         notifications,
+        tags_api,
+        search_api,
     ):
         app.register_blueprint(blueprint)

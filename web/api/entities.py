@@ -18,6 +18,7 @@ from models.posts import Visibility
 from services.activities import DEFAULT_AVATAR, DEFAULT_HEADER
 from services.postcache import Snapshot
 from services.statuses import Hydrated
+from services.tags import TagView
 
 # Mastodon's built-in roles: "everyone" has id -99 and no name; permissions are a bit field
 # as a string (administrator = 1, invite_users = 1 << 16; moderators see reports and users).
@@ -77,8 +78,8 @@ def _asset(url: str, default: str, settings: Settings) -> str:
 
 ACCOUNT_FIELDS = (
     "id", "username", "domain", "display_name", "note", "uri", "url", "avatar_url", "header_url",
-    "locked", "discoverable", "bot", "followers_count", "following_count", "posts_count",
-    "last_post_at", "created_at", "suspended_at",
+    "locked", "discoverable", "indexable", "bot", "followers_count", "following_count",
+    "posts_count", "last_post_at", "created_at", "suspended_at",
 )  # fmt: skip
 
 
@@ -211,7 +212,7 @@ def _status_body(
         "media_attachments": [],
         "application": None,
         "mentions": [_mention(account) for account in mentions],
-        "tags": [{"name": t, "url": f"{settings.base_url}/tags/{quote(t)}"} for t in post["tags"]],
+        "tags": [{"name": t, "url": tag_url(t, settings)} for t in post["tags"]],
         "emojis": [],
         "reblogs_count": post["boosts_count"],
         "favourites_count": post["likes_count"],
@@ -261,3 +262,24 @@ def render_status(
 def render_statuses(hydrated: Hydrated, settings: Settings) -> list[dict[str, Any]]:
     rendered: dict[int, dict[str, Any]] = {}
     return [render_status(post, hydrated, settings, rendered) for post in hydrated.posts]
+
+
+def tag_url(name: str, settings: Settings) -> str:
+    """The tag's page here: the ``url`` of Mastodon's Tag entity and of a status's tags."""
+    return f"{settings.base_url}/tags/{quote(name)}"
+
+
+def render_tag(tag: TagView, settings: Settings) -> dict[str, Any]:
+    """Mastodon 4.2's Tag entity: counts and days as strings, as Mastodon sends them;
+    ``following`` only for a signed-in viewer."""
+    entity: dict[str, Any] = {
+        "name": tag.name,
+        "url": tag_url(tag.name, settings),
+        "history": [
+            {"day": str(day.day), "accounts": str(day.accounts), "uses": str(day.uses)}
+            for day in tag.history
+        ],
+    }
+    if tag.following is not None:
+        entity["following"] = tag.following
+    return entity

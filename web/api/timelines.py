@@ -18,7 +18,8 @@ from web.deps import backends, settings
 timelines_api = Blueprint("timelines", __name__)
 
 
-def _page_response(hydrated: Hydrated) -> Response:
+def page_response(hydrated: Hydrated) -> Response:
+    """A page of statuses with its Link headers: every timeline answers this way."""
     response = jsonify(render_statuses(hydrated, settings()))
     return with_links(response, [post["id"] for post in hydrated.posts])
 
@@ -29,7 +30,7 @@ def _page_response(hydrated: Hydrated) -> Response:
 async def home(token, params: PageParams) -> Response:  # type: ignore[no-untyped-def]
     b = backends()
     hydrated = await timelines.read_home(b.redis, b.settings, token.account_id, params.page())
-    return _page_response(hydrated)
+    return page_response(hydrated)
 
 
 class PublicParams(PageParams):
@@ -44,13 +45,13 @@ async def public(params: PublicParams) -> Response:
     token = await current_token()
     viewer = token.account_id if token else None
     if params.only_media or (params.remote and params.local):
-        return _page_response(Hydrated(posts=[]))  # no media yet; remote and local: nothing
+        return page_response(Hydrated(posts=[]))  # no media yet; remote and local: nothing
     hydrated = await timelines.read_public(
         backends().redis, viewer, params.page(), local_only=params.local
     )
     if params.remote:
         hydrated.posts = [p for p in hydrated.posts if not p["local"]]
-    return _page_response(hydrated)
+    return page_response(hydrated)
 
 
 class AccountStatusesParams(PageParams):
@@ -67,7 +68,7 @@ async def account_statuses(raw_id: str, params: AccountStatusesParams) -> Respon
     account = await get_account(snowflake_from_path(raw_id))
     token = await current_token()
     if params.pinned or params.only_media:
-        return _page_response(Hydrated(posts=[]))  # no pins or media yet
+        return page_response(Hydrated(posts=[]))  # no pins or media yet
     hydrated = await timelines.read_account(
         backends().redis,
         token.account_id if token else None,
@@ -77,4 +78,4 @@ async def account_statuses(raw_id: str, params: AccountStatusesParams) -> Respon
         exclude_boosts=params.exclude_reblogs,
         tagged=params.tagged,
     )
-    return _page_response(hydrated)
+    return page_response(hydrated)

@@ -1,0 +1,116 @@
+"""The search indexer: its own arq queue, woken by Postgres NOTIFY, swept every few seconds.
+
+A trigger NOTIFYs ``search_changes`` when a change commits; the listener here enqueues one
+``index_search`` job per quarter second at most (the job id names the quarter, so a burst of
+commits becomes one job), and the job applies every waiting change in batches. The queue's
+worker runs one job at a time, and the index's writer lock keeps two worker processes from
+ever writing at once. A cron job replays whatever a lost notification left waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import asyncpg
+
+from instance.config import Settings
+from services import jobs, search_index
+
+log = logging.getLogger(__name__)
+
+QUEUE = "arq:search"
+CHANNEL = "search_changes"
+SWEEP_EVERY_SECONDS = 2
+COALESCE_PER_SECOND = 4
+RECONNECT_SECONDS = 5.0
+JOB_TIMEOUT_SECONDS = 3600  # a rebuild of a big index runs inside the job
+
+
+async def index_search(ctx: dict[str, Any]) -> int:
+    """Apply waiting changes; build the index first when there is none, or it is of an old
+    schema or damaged (checked every run: a few file reads)."""
+    settings: Settings = ctx["settings"]
+    try:
+        if problem := await asyncio.to_thread(search_index.index_problem, settings):
+            await _rebuild(settings, problem)
+        try:
+            return await search_index.index_pending(settings)
+        except search_index.IndexMissing as missing:  # removed since: once more
+            await _rebuild(settings, str(missing))
+            return await search_index.index_pending(settings)
+    except search_index.IndexBusy:
+        return 0  # another process is writing: it applies these too, or the sweep does
+
+
+async def _rebuild(settings: Settings, why: str) -> None:
+    log.warning("building the search index: %s", why)
+    count = await search_index.rebuild(settings, only_if_missing=True)
+    log.warning("search index built", extra={"documents": count})
+
+
+def job_now() -> jobs.Job:
+    bucket = int(time.time() * COALESCE_PER_SECOND)
+    return jobs.Job("index_search", job_id=f"search:{bucket}", queue=QUEUE)
+
+
+class ChangeListener:
+    """LISTEN on its own connection (a pooled one cannot hold a LISTEN), reconnecting when
+    the connection drops; each notification enqueues the indexing job."""
+
+    def __init__(self, settings: Settings, queue: Any) -> None:
+        self.settings, self.queue = settings, queue
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                connection = await asyncpg.connect(self.settings.database.url)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("search listener cannot connect: %s", exc)
+                await asyncio.sleep(RECONNECT_SECONDS)
+                continue
+            try:
+                await connection.add_listener(CHANNEL, self._notified)
+                await self._enqueue()  # whatever changed while we were not listening
+                while not connection.is_closed():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), RECONNECT_SECONDS)
+                    if self._wake.is_set():
+                        self._wake.clear()
+                        await self._enqueue()
+            finally:
+                with contextlib.suppress(Exception):
+                    await connection.close()
+
+    def _notified(self, *_args: object) -> None:
+        self._wake.set()
+
+    async def _enqueue(self) -> None:
+        try:
+            await jobs.enqueue(self.queue, job_now())
+        except OSError as exc:  # Redis away: the sweep catches up when it is back
+            log.warning("search listener cannot enqueue: %s", exc)
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    listener = ChangeListener(ctx["settings"], ctx["redis"])
+    listener.start()
+    ctx["listener"] = listener
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await ctx["listener"].stop()
