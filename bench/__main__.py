@@ -18,13 +18,13 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bench import measure
+from bench import measure, search
 from bench.seed import ACCOUNTS, POSTS, seed
 from bench.wrk import Row
 from instance.backing import ensure_database, resolve_backing_services
 from instance.config import VERSION, load_settings
 from models.migrate import apply_migrations
-from tests.instances import RunningInstance, free_port, start_instance
+from tests.instances import RunningInstance, free_port, instance_env, start_instance
 from tests.support import drop_database, redis_url_with_db, with_database_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,17 +61,17 @@ async def prepare(database_url: str, redis_url: str, base_url: str):  # type: ig
     return seeded
 
 
+EXTRA_ENV: dict[str, str | None] = {
+    "STARLING_SERVER_WORKERS": "2",
+    "STARLING_INSTANCE_NAME": "Starling bench",
+    # The delivery benchmark's peer is a sink on 127.0.0.1.
+    "STARLING_FEDERATION_ALLOW_HTTP": "true",
+    "STARLING_FEDERATION_ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8",
+}
+
+
 def start(database_url: str, redis_url: str, tmp: Path, port: int) -> RunningInstance:
-    return start_instance(
-        "bench", database_url, redis_url, tmp, port=port,
-        extra_env={
-            "STARLING_SERVER_WORKERS": "2",
-            "STARLING_INSTANCE_NAME": "Starling bench",
-            # The delivery benchmark's peer is a sink on 127.0.0.1.
-            "STARLING_FEDERATION_ALLOW_HTTP": "true",
-            "STARLING_FEDERATION_ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8",
-        },
-    )  # fmt: skip
+    return start_instance("bench", database_url, redis_url, tmp, port=port, extra_env=EXTRA_ENV)
 
 
 def main() -> None:
@@ -83,11 +83,16 @@ def main() -> None:
     port = free_port()
     seeded = asyncio.run(prepare(database_url, redis_url, f"http://127.0.0.1:{port}"))
     with tempfile.TemporaryDirectory() as tmp:
+        env = instance_env(
+            "bench", database_url, redis_url, Path(tmp), port=port, extra_env=EXTRA_ENV
+        )
+        rebuilt = search.reindex(env)
         instance = start(database_url, redis_url, Path(tmp), port)
         try:
             rows = asyncio.run(
                 measure.run_all(instance, seeded, wrk, database_url, redis_url, WRK_RUNS)
             )
+            rows.append(rebuilt)
         finally:
             instance.stop()
             if embedded is not None:

@@ -13,7 +13,7 @@ import httpx
 from redis.asyncio import Redis
 from tortoise import Tortoise
 
-from bench import federation
+from bench import federation, search
 from bench.seed import Seeded
 from bench.wrk import Row, fmt, median_wrk
 from instance.config import TimelineSettings, load_settings
@@ -165,6 +165,7 @@ async def run_all(
     rows += await federation.federation_rows(
         instance, seeded, wrk, database_url, redis_url, runs, floor
     )
+    rows += await search.search_rows(instance, seeded)
     ms_1k, ms_10k, rate = await fan_out_times(database_url, redis_url, seeded)
     rows.append(Row("fan-out to 1,000 followers", f"{ms_1k:.1f} ms", "<= 50 ms"))
     rows.append(

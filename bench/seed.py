@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from activitypub.keys import generate_key_pair
+from bench import corpus
 from models.ids import id_from_datetime, next_id
 from services import tokens
 
@@ -23,35 +24,6 @@ BIG_ACCOUNTS = 3
 BIG_FOLLOWERS = 1_500
 POSTS = 100_000
 VIEWERS = 500
-WORDS = [
-    "bird",
-    "song",
-    "morning",
-    "river",
-    "city",
-    "light",
-    "code",
-    "coffee",
-    "train",
-    "garden",
-    "music",
-    "night",
-    "rain",
-    "window",
-    "book",
-    "friend",
-    "market",
-    "bridge",
-    "cloud",
-    "street",
-    "letter",
-    "forest",
-    "harbour",
-    "lamp",
-    "paper",
-    "garden",
-    "tea",
-]
 
 
 @dataclass(frozen=True)
@@ -61,10 +33,6 @@ class Seeded:
     account_ids: list[int]
     everybody_follows: int  # the account every other account follows
     fan_1k: int  # an account followed by exactly 1,000 accounts
-
-
-def _sentence(rng: random.Random) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 30)))[:280]
 
 
 async def _accounts(conn: asyncpg.Connection, base_url: str) -> list[int]:
@@ -151,7 +119,7 @@ async def _posts(
     for author in authors:
         created = now - timedelta(seconds=rng.uniform(60, 30 * 86400))
         post_id = id_from_datetime(created)
-        text = _sentence(rng)
+        text = corpus.sentence(rng)
         uri = f"{base_url}/statuses/{post_id}"
         rows.append((post_id, created, author, uri, uri, True, text, f"<p>{text}</p>", "public"))
     await conn.copy_records_to_table(

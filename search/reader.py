@@ -54,15 +54,15 @@ class SearchReader:
         self._searchers: dict[str, Searcher] = {}
         self._failed_at: float | None = None
 
-    async def posts(self, query: q.Query, filter_: q.Query | None, limit: int) -> Hits:
-        return await self._run(POSTS, query, filter_, limit)
+    async def posts(self, query: q.Query, limit: int) -> Hits:
+        return await self._run(POSTS, query, limit)
 
-    async def accounts(self, query: q.Query, filter_: q.Query | None, limit: int) -> Hits:
-        return await self._run(ACCOUNTS, query, filter_, limit)
+    async def accounts(self, query: q.Query, limit: int) -> Hits:
+        return await self._run(ACCOUNTS, query, limit)
 
-    async def _run(self, name: str, query: q.Query, filter_: q.Query | None, limit: int) -> Hits:
+    async def _run(self, name: str, query: q.Query, limit: int) -> Hits:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, self._search, name, query, filter_, limit)
+        return await loop.run_in_executor(self._thread, self._search, name, query, limit)
 
     def close(self) -> None:
         self._thread.submit(self._close_searchers).result()
@@ -70,10 +70,12 @@ class SearchReader:
 
     # --- on the search thread ------------------------------------------------------------
 
-    def _search(self, name: str, query: q.Query, filter_: q.Query | None, limit: int) -> Hits:
+    def _search(self, name: str, query: q.Query, limit: int) -> Hits:
+        """The best ``limit`` matches. Narrowing belongs in the query (``q.Require``), never
+        in Whoosh's ``filter=``, which first lists every document the filter matches."""
         searcher = self._searcher(name)
         try:
-            results = searcher.search(query, filter=filter_, limit=limit, sortedby=_RANKING)
+            results = searcher.search(query, limit=limit, sortedby=_RANKING)
             return Hits(ids=[int(hit["id"]) for hit in results], total=len(results))
         except Exception as exc:  # a damaged file surfaces as any error while reading
             # Reopened for the next query; no back-off, so one odd query cannot stop others.

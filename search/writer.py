@@ -18,6 +18,8 @@ from search.schema import ACCOUNTS, POSTS, AccountDoc, Changes, PostDoc
 
 LOCK_TIMEOUT_SECONDS = 5.0
 WRITER_MEMORY_MB = 128
+# A rebuild holds more in memory: fewer segments written, so less to merge at the end.
+REBUILD_MEMORY_MB = 512
 
 
 def apply(place: store.IndexLocation, changes: Changes) -> None:
@@ -65,7 +67,7 @@ class Rebuild:
                 return self
             self._generation, indexes = store.new_generation(self.place)
             self._writers = {
-                name: ix.writer(limitmb=WRITER_MEMORY_MB) for name, ix in indexes.items()
+                name: ix.writer(limitmb=REBUILD_MEMORY_MB) for name, ix in indexes.items()
             }
         except BaseException:
             self._lock.__exit__(None, None, None)

@@ -70,14 +70,10 @@ def _reader(backends: Backends) -> Any:
     return backends.search
 
 
-async def _ranked(
-    backends: Backends, name: str, matched: wq.Query, filter_: wq.Query | None, window: int
-) -> Hits:
+async def _ranked(backends: Backends, name: str, matched: wq.Query, window: int) -> Hits:
     reader = _reader(backends)
     try:
-        return await (reader.posts if name == "posts" else reader.accounts)(
-            matched, filter_, window
-        )
+        return await (reader.posts if name == "posts" else reader.accounts)(matched, window)
     except SearchUnavailable as exc:
         raise Unavailable("Search is temporarily unavailable") from exc
 
@@ -86,7 +82,6 @@ async def _page(
     backends: Backends,
     name: str,
     matched: wq.Query,
-    filter_: wq.Query | None,
     want: int,
     keep: Any,
 ) -> list[Any]:
@@ -94,7 +89,7 @@ async def _page(
     window of the ranking, widen it while too few survive and more exist (bounded)."""
     window = min(want * 2 + 20, MAX_CANDIDATES)
     while True:
-        hits = await _ranked(backends, name, matched, filter_, window)
+        hits = await _ranked(backends, name, matched, window)
         kept = await keep(hits.ids)
         if len(kept) >= want or hits.total <= window or window >= MAX_CANDIDATES:
             return kept[:want]
@@ -127,28 +122,23 @@ async def _authors(backends: Backends, viewer_id: int, names: list[str]) -> list
     return ids
 
 
-def _post_filter(viewer_id: int, request: PostSearch, authors: list[int]) -> wq.Query:
-    """What the index can rule out by itself: others' direct posts that do not mention the
-    viewer, other authors than asked, ids outside the range."""
-    viewer = str(viewer_id)
-    parts: list[wq.Query] = [
-        wq.Or(
-            [
-                wq.Not(wq.Term("visibility", "direct")),
-                wq.Term("mentions", viewer),
-                wq.Term("author", viewer),
-            ]
-        )
-    ]
+def _narrowed(matched: wq.Query, request: PostSearch, authors: list[int]) -> wq.Query:
+    """Only the authors asked for (``from:``, ``account_id``), without changing the ranking.
+    Who may see what is left to hydrate: others' direct posts are few, and excluding them
+    here would make the index list every other post for each query."""
+    narrowed = matched
     if authors:
-        parts.append(wq.Or([wq.Term("author", str(a)) for a in authors]))
+        narrowed = wq.Require(narrowed, wq.Or([wq.Term("author", str(a)) for a in authors]))
     if request.account_id is not None:
-        parts.append(wq.Term("author", str(request.account_id)))
-    if request.max_id is not None or request.min_id is not None:
-        parts.append(
-            wq.NumericRange("order", request.min_id, request.max_id, startexcl=True, endexcl=True)
-        )
-    return wq.And(parts)
+        narrowed = wq.Require(narrowed, wq.Term("author", str(request.account_id)))
+    return narrowed
+
+
+def _in_range(post_id: int, request: PostSearch) -> bool:
+    """``max_id`` / ``min_id`` as Mastodon takes them: ids strictly between."""
+    return (request.max_id is None or post_id < request.max_id) and (
+        request.min_id is None or post_id > request.min_id
+    )
 
 
 async def search_posts(backends: Backends, viewer_id: int, request: PostSearch) -> Hydrated:
@@ -158,23 +148,21 @@ async def search_posts(backends: Backends, viewer_id: int, request: PostSearch) 
     authors = await _authors(backends, viewer_id, parsed.authors)
     if matched is None or authors is None:
         return Hydrated(posts=[])
-    found: dict[str, Hydrated] = {}
+    # The last hydration holds every post kept (each round reads the ranking from the top),
+    # with the accounts and originals that rendering them needs.
+    latest = Hydrated(posts=[])
 
     async def keep(ids: list[int]) -> list[Snapshot]:
-        hydrated = await hydrate(backends.redis, viewer_id, ids, hide_muted=True)
-        found["last"] = hydrated
-        opted_out = {
-            a for a, snapshot in hydrated.accounts.items() if not snapshot.get("indexable", True)
-        }
-        return [p for p in hydrated.posts if _findable(p, viewer_id, opted_out, hydrated)]
+        nonlocal latest
+        ids = [post_id for post_id in ids if _in_range(post_id, request)]
+        latest = await hydrate(backends.redis, viewer_id, ids, hide_muted=True)
+        opted_out = {a for a, snapshot in latest.accounts.items() if not snapshot["indexable"]}
+        return [p for p in latest.posts if _findable(p, viewer_id, opted_out, latest)]
 
     want = request.offset + request.limit
-    posts = await _page(
-        backends, "posts", matched, _post_filter(viewer_id, request, authors), want, keep
-    )
-    hydrated = found.get("last", Hydrated(posts=[]))
-    hydrated.posts = posts[request.offset :]
-    return hydrated
+    posts = await _page(backends, "posts", _narrowed(matched, request, authors), want, keep)
+    latest.posts = posts[request.offset :]
+    return latest
 
 
 def _findable(post: Snapshot, viewer_id: int, opted_out: set[int], seen: Hydrated) -> bool:
@@ -206,11 +194,10 @@ async def search_accounts(
     following = set(await _ids(_FOLLOWING_SQL, viewer_id)) if viewer_id is not None else set()
     blocked = set(await _ids(_BLOCKS_SQL, viewer_id)) if viewer_id is not None else set()
     exact = text.lstrip("@").lower()
-    filter_ = None
     if request.following:
         if not following:
             return []
-        filter_ = wq.Or([wq.Term("id", str(a)) for a in following])
+        matched = wq.Require(matched, wq.Or([wq.Term("id", str(a)) for a in following]))
 
     async def keep(ids: list[int]) -> list[Snapshot]:
         if resolved is not None and resolved not in ids:
@@ -225,7 +212,7 @@ async def search_accounts(
         ]
 
     want = request.offset + request.limit
-    accounts = await _page(backends, "accounts", matched, filter_, want, keep)
+    accounts = await _page(backends, "accounts", matched, want, keep)
     return accounts[request.offset :]
 
 

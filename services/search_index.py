@@ -14,7 +14,8 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from tortoise import connections
+from tortoise import BaseDBAsyncClient, connections
+from tortoise.transactions import in_transaction
 
 from instance.config import Settings
 from search import store, writer
@@ -52,8 +53,10 @@ _BY_IDS = "id = ANY($1::bigint[])"
 _AFTER = "id > $1"
 
 
-async def _rows(sql: str, *args: object) -> list[dict[str, Any]]:
-    _, rows = await connections.get("default").execute_query(sql, list(args))
+async def _rows(
+    sql: str, *args: object, db: BaseDBAsyncClient | None = None
+) -> list[dict[str, Any]]:
+    _, rows = await (db or connections.get("default")).execute_query(sql, list(args))
     return [dict(row) for row in rows]
 
 
@@ -129,11 +132,13 @@ async def pending_count() -> int:
 # --- rebuild ----------------------------------------------------------------------------
 
 
-async def _all(sql: str, make: Callable[[dict[str, Any]], Any]) -> AsyncIterator[list[Any]]:
+async def _all(
+    db: BaseDBAsyncClient, sql: str, make: Callable[[dict[str, Any]], Any]
+) -> AsyncIterator[list[Any]]:
     """Every row of ``sql`` (its ``where`` taking ids after $1) in id order, a batch at a
     time: keyset paging, no OFFSET scans."""
     after = 0
-    while rows := await _rows(sql, after, REBUILD_BATCH):
+    while rows := await _rows(sql, after, REBUILD_BATCH, db=db):
         after = rows[-1]["id"]
         yield [make(row) for row in rows]
 
@@ -162,24 +167,40 @@ async def rebuild(
     await asyncio.to_thread(built.__enter__)
     if built.skipped:
         return 0
-    count = 0
     try:
-        async for docs in _all(_ACCOUNTS_SQL.format(where=_AFTER), _account_doc):
-            await asyncio.to_thread(built.add_accounts, docs)
-            count += len(docs)
-            if progress:
-                progress(len(docs))
-        async for docs in _all(_POSTS_SQL.format(where="p." + _AFTER), _post_doc):
-            await asyncio.to_thread(built.add_posts, docs)
-            count += len(docs)
-            if progress:
-                progress(len(docs))
+        count, replayed = await _fill(built, progress)
     except BaseException as exc:
         await asyncio.to_thread(built.__exit__, type(exc), exc, None)
         raise
     await asyncio.to_thread(built.__exit__, None, None, None)
+    # The new index holds everything those changes made: they need not be applied again.
+    for start in range(0, len(replayed), REBUILD_BATCH):
+        await _forget(replayed[start : start + REBUILD_BATCH])
     log.info("search index rebuilt", extra={"documents": count})
     return count
+
+
+async def _fill(
+    built: writer.Rebuild, progress: Callable[[int], None] | None
+) -> tuple[int, list[int]]:
+    """Every document, read in one REPEATABLE READ snapshot, so that the waiting changes this
+    snapshot sees are exactly those whose effect the new index holds; answers the count of
+    documents and those changes' ids (changes committed later are not seen, and stay)."""
+    count = 0
+    async with in_transaction() as db:
+        await db.execute_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        seen = [r["id"] for r in await _rows("SELECT id FROM search_changes", db=db)]
+        sources = [
+            (_ACCOUNTS_SQL.format(where=_AFTER), _account_doc, built.add_accounts),
+            (_POSTS_SQL.format(where="p." + _AFTER), _post_doc, built.add_posts),
+        ]
+        for sql, make, add in sources:
+            async for docs in _all(db, sql, make):
+                await asyncio.to_thread(add, docs)
+                count += len(docs)
+                if progress:
+                    progress(len(docs))
+    return count, seen
 
 
 def index_problem(settings: Settings) -> str | None:

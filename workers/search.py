@@ -113,4 +113,6 @@ async def startup(ctx: dict[str, Any]) -> None:
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    await ctx["listener"].stop()
+    listener = ctx.pop("listener", None)  # none when start-up never got that far
+    if listener is not None:
+        await listener.stop()

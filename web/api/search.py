@@ -61,8 +61,7 @@ async def _search(params: SearchParams, viewer: int | None, max_limit: int) -> d
         raise Unauthorized("Search queries pagination is not supported without authentication")
     if viewer is None and params.resolve:
         raise Unauthorized(
-            "Search queries that resolve remote resources are not supported without"
-            " authentication"
+            "Search queries that resolve remote resources are not supported without authentication"
         )
     text = params.q.strip()
     limit = clamp_limit(params.limit, 20, max_limit)
