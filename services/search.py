@@ -28,6 +28,9 @@ from services.remote.actors import resolve_acct
 from services.statuses import Hydrated, hydrate
 
 MAX_CANDIDATES = 2000  # the furthest into the ranking one request reads
+# Candidates read beyond those wanted: a few may be invisible to the searcher; hydrating more
+# than needed costs more than the index does.
+WINDOW_SLACK = 10
 _URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 _ACCT = re.compile(r"^@?[\w.\-]+@[\w.\-]+(:\d+)?$")
 
@@ -87,7 +90,7 @@ async def _page(
 ) -> list[Any]:
     """The first ``want`` candidates that ``keep`` lets through, in ranked order: read a
     window of the ranking, widen it while too few survive and more exist (bounded)."""
-    window = min(want * 2 + 20, MAX_CANDIDATES)
+    window = min(want + WINDOW_SLACK, MAX_CANDIDATES)
     while True:
         hits = await _ranked(backends, name, matched, window)
         kept = await keep(hits.ids)
