@@ -178,28 +178,82 @@ def arq_redis_settings(redis_url: str) -> ArqRedisSettings:
     )
 
 
-def _where(url: str, default_port: int) -> str:
+def _address(url: str, default_port: int) -> str | tuple[str, int] | None:
+    """Where a URL's server listens: a unix socket path, (host, port), or None when the URL
+    names no address (a host-less postgres URL: libpq then tries its default sockets)."""
     parsed = urlparse(url)
     if parsed.scheme == "unix":
-        return parsed.path
-    return f"{parsed.hostname or 'localhost'}:{parsed.port or default_port}"
+        return unquote(parsed.path)
+    socket_dir = parse_qs(parsed.query).get("host", [""])[-1]
+    if socket_dir.startswith("/"):  # libpq's unix-socket form, ``?host=/run/postgresql``
+        return f"{socket_dir}/.s.PGSQL.{parsed.port or default_port}"
+    if parsed.hostname is None and parsed.scheme.startswith("postgres"):
+        return None
+    return (parsed.hostname or "localhost", parsed.port or default_port)
+
+
+def _where(url: str, default_port: int) -> str:
+    address = _address(url, default_port)
+    if isinstance(address, tuple):
+        host, port = address
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return address or url
+
+
+def _refusal(url: str, default_port: int) -> OSError | None:
+    """Why nothing accepts a connection at the URL's address, or None if something does (no
+    protocol check)."""
+    address = _address(url, default_port)
+    try:
+        if isinstance(address, str):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(PROBE_TIMEOUT)
+                sock.connect(address)
+        elif address is not None:
+            with socket.create_connection(address, timeout=PROBE_TIMEOUT):
+                pass
+    except OSError as exc:
+        return exc
+    return None
 
 
 def _answers(url: str, default_port: int) -> bool:
-    """Whether something accepts a connection at the URL's address (no protocol check)."""
-    parsed = urlparse(url)
-    try:
-        if parsed.scheme == "unix":
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                sock.settimeout(PROBE_TIMEOUT)
-                sock.connect(parsed.path)
-        else:
-            address = (parsed.hostname or "localhost", parsed.port or default_port)
-            with socket.create_connection(address, timeout=PROBE_TIMEOUT):
-                pass
-    except OSError:
-        return False
-    return True
+    return _refusal(url, default_port) is None
+
+
+@dataclass(frozen=True)
+class BackingService:
+    """How the operator names a backing service: in messages, its setting and variable."""
+
+    name: str
+    setting: str
+    env: str
+    default_port: int
+
+
+POSTGRES = BackingService("PostgreSQL", "database.url", "STARLING_DATABASE_URL", 5432)
+REDIS = BackingService("Redis", "redis.url", "STARLING_REDIS_URL", 6379)
+
+
+class Unreachable(Exception):
+    """A backing service we were told to use cannot be used; the message is one line naming
+    the setting and the address."""
+
+    def __init__(self, service: BackingService, url: str, reason: BaseException) -> None:
+        detail = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
+        super().__init__(
+            f"cannot connect to {service.name} at {_where(url, service.default_port)}"
+            f" ({service.setting}, {service.env}): {detail}"
+        )
+
+
+def check_configured(settings: Settings) -> None:
+    """Raise :class:`Unreachable` for a configured PostgreSQL or Redis that does not answer, so
+    a command stops with one line before anything else starts (unconfigured ones are found or
+    embedded by :func:`resolve_backing_services`)."""
+    for service, url in ((POSTGRES, settings.database.url), (REDIS, settings.redis.url)):
+        if url and (refusal := _refusal(url, service.default_port)) is not None:
+            raise Unreachable(service, url, refusal)
 
 
 def _start_postgres(pgdata: Path) -> tuple[PostgresServer, str]:

@@ -6,17 +6,19 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from typing import NoReturn
 
 from instance.config import ConfigError, Settings, load_settings
+from instance.supervisor import REPORTED, StartFailed, health_url, listen_socket, supervise
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     print(f"starling: {message}", file=sys.stderr)
-    raise SystemExit(2)
+    raise SystemExit(REPORTED)
 
 
 @contextlib.contextmanager
@@ -26,8 +28,12 @@ def backing_services(settings: Settings) -> Iterator[Settings]:
     The chosen URLs are also exported to the environment, so processes we start (Hypercorn
     workers, the arq worker) use the same services.
     """
-    from instance.backing import resolve_backing_services
+    from instance.backing import Unreachable, check_configured, resolve_backing_services
 
+    try:
+        check_configured(settings)
+    except Unreachable as exc:
+        _fail(str(exc))
     resolved, embedded = resolve_backing_services(settings)
     os.environ["STARLING_DATABASE_URL"] = resolved.database.url
     os.environ["STARLING_REDIS_URL"] = resolved.redis.url
@@ -39,14 +45,23 @@ def backing_services(settings: Settings) -> Iterator[Settings]:
 
 
 def _migrate(settings: Settings) -> None:
-    from instance.backing import ensure_database
+    import asyncpg
+
+    from instance.backing import POSTGRES, Unreachable, ensure_database
     from models.migrate import apply_migrations
 
     async def migrate() -> None:
-        await ensure_database(settings.database.url)
-        await apply_migrations(settings.database.url)
+        url = settings.database.url
+        try:
+            await ensure_database(url)
+        except (OSError, asyncpg.PostgresError) as exc:  # it answers, but not as we need
+            raise Unreachable(POSTGRES, url, exc) from None
+        await apply_migrations(url)
 
-    asyncio.run(migrate())
+    try:
+        asyncio.run(migrate())
+    except Unreachable as exc:
+        _fail(str(exc))
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> None:
@@ -63,72 +78,65 @@ def cmd_makemigrations(settings: Settings, args: argparse.Namespace) -> None:
     print("\n".join(f"created {path}" for path in paths) or "no changes")
 
 
-def serve_web(settings: Settings) -> None:
-    """Hypercorn on uvloop with ``server.workers`` processes, until SIGINT/SIGTERM."""
+def _listen(settings: Settings) -> socket.socket:
+    """The web server's socket, bound now: a taken port stops us in one line."""
+    try:
+        return listen_socket(settings.server.host, settings.server.port)
+    except StartFailed as exc:
+        _fail(str(exc))
+
+
+def serve_web(settings: Settings, listener: socket.socket) -> int:
+    """Hypercorn on uvloop with ``server.workers`` processes on ``listener``, until SIGINT or
+    SIGTERM; returns Hypercorn's exit code (non-zero when a worker process failed)."""
     from hypercorn.config import Config
     from hypercorn.run import run
 
     config = Config()
     config.application_path = "instance.asgi:app"
-    config.bind = [f"{settings.server.host}:{settings.server.port}"]
+    config.bind = [f"fd://{listener.detach()}"]  # Hypercorn owns the socket from here on
     config.worker_class = "uvloop"
     config.workers = settings.server.workers
     config.accesslog = None
     config.errorlog = "-"
-    run(config)
+    return run(config)
 
 
-def cmd_web(settings: Settings, _args: argparse.Namespace) -> None:
+def cmd_web(settings: Settings, args: argparse.Namespace) -> None:
+    # Under ``starling run`` the supervisor has bound the socket and hands it down.
+    fd = args.listen_fd
+    listener = socket.socket(fileno=fd) if fd is not None else _listen(settings)
     with backing_services(settings) as resolved:
-        serve_web(resolved)
+        code = serve_web(resolved, listener)
+    if code:
+        raise SystemExit(code)
 
 
 def cmd_worker(settings: Settings, _args: argparse.Namespace) -> None:
-    from workers.settings import run_worker
-
     with backing_services(settings) as resolved:
+        from workers.settings import run_worker
+
         run_worker(resolved)
 
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> None:
     """Migrate, then Hypercorn and one arq worker as child processes; Ctrl-C stops both."""
+    listener = _listen(settings)
     with backing_services(settings) as resolved:
         _migrate(resolved)
         command = [sys.executable, "-m", "instance.cli"]
-        children = [
-            subprocess.Popen([*command, "web"]),  # noqa: S603 - our own interpreter and module
-            subprocess.Popen([*command, "worker"]),  # noqa: S603
-        ]
-        print(f"starling: {resolved.instance.name} is running at {resolved.base_url}", flush=True)
-        _supervise(children)
-
-
-def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
-    """Wait until a child exits or we are told to stop; then stop the others."""
-
-    def stop(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    # Explicitly, for both: a shell starts background jobs with SIGINT ignored, and Python
-    # then never raises KeyboardInterrupt.
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    try:
-        while all(child.poll() is None for child in children):
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                children[0].wait(timeout=0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        print("starling: stopped", flush=True)
+        fd = listener.fileno()
+        web = [*command, "web", f"--listen-fd={fd}"]  # it inherits the bound socket
+        children = {
+            "web server": subprocess.Popen(web, pass_fds=[fd]),  # noqa: S603 - our own module
+            "worker": subprocess.Popen([*command, "worker"]),  # noqa: S603
+        }
+        url = health_url(listener)
+        listener.close()  # the web server holds its own copy
+        running = f"starling: {resolved.instance.name} is running at {resolved.base_url}"
+        code = supervise(children, url, running)
+    if code:
+        raise SystemExit(code)
 
 
 def cmd_create_user(settings: Settings, args: argparse.Namespace) -> None:
@@ -198,7 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "run", help="migrate, then serve the web app and one worker (Ctrl-C stops both)"
     )
-    commands.add_parser("web", help="serve the web app with Hypercorn (server.workers processes)")
+    web = commands.add_parser(
+        "web", help="serve the web app with Hypercorn (server.workers processes)"
+    )
+    # Internal: `starling run` binds the address itself and passes the socket down.
+    web.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
     commands.add_parser("worker", help="run one background worker (arq)")
     commands.add_parser("migrate", help="create the database if needed and apply migrations")
     make = commands.add_parser("makemigrations", help="write migrations for model changes")
@@ -232,7 +244,10 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         _fail(str(exc))
         return
-    COMMANDS[args.command](settings, args)
+    try:
+        COMMANDS[args.command](settings, args)
+    except KeyboardInterrupt:  # Ctrl-C (or `run` stopping us) while still starting: no traceback
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":

@@ -57,6 +57,24 @@ class Item:
     post_id: int | None
 
 
+# Mastodon's groupable types: likes and boosts of one post, and follows, each within an hour.
+_GROUPED_BY_POST = frozenset({NotificationType.FAVOURITE.value, NotificationType.REBLOG.value})
+_GROUPED = _GROUPED_BY_POST | {NotificationType.FOLLOW.value}
+_GROUP_HOURS = 3600
+
+
+def group_key(item: Item, post_id: int | None) -> str:
+    """Mastodon's ``group_key``: shared by similar notifications (``post_id``: the post a like
+    or boost is about), ``ungrouped-{id}`` for the rest. Mastodon also lets an open group run
+    on for up to 12 hours; that belongs with grouped notifications (``/api/v2``), which we do
+    not serve yet."""
+    if item.type not in _GROUPED or (item.type in _GROUPED_BY_POST and post_id is None):
+        return f"ungrouped-{item.id}"
+    hour = int(item.created_at.timestamp()) // _GROUP_HOURS
+    subject = f"{item.type}-{post_id}" if item.type in _GROUPED_BY_POST else item.type
+    return f"{subject}-{hour}"
+
+
 @dataclass
 class NotificationPage:
     """``items`` to show, newest first; ``row_ids`` every row the page read (the Link headers

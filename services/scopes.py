@@ -4,48 +4,56 @@ from __future__ import annotations
 
 from services.errors import ValidationFailed
 
-TOP_LEVEL = frozenset({"read", "write", "follow", "push", "profile"})
+# Mastodon 4.3's scopes, exactly (docs.joinmastodon.org/api/oauth-scopes): no more, so what
+# /.well-known/oauth-authorization-server lists is what an app may register.
+TOP_LEVEL = frozenset({"read", "write", "follow", "push", "profile", "admin:read", "admin:write"})
+_READ_PARTS = [
+    "accounts",
+    "blocks",
+    "bookmarks",
+    "favourites",
+    "filters",
+    "follows",
+    "lists",
+    "mutes",
+    "notifications",
+    "search",
+    "statuses",
+]
+_WRITE_PARTS = [
+    "accounts",
+    "blocks",
+    "bookmarks",
+    "conversations",
+    "favourites",
+    "filters",
+    "follows",
+    "lists",
+    "media",
+    "mutes",
+    "notifications",
+    "reports",
+    "statuses",
+]
+_ADMIN_PARTS = [
+    "accounts",
+    "reports",
+    "domain_allows",
+    "domain_blocks",
+    "ip_blocks",
+    "email_domain_blocks",
+    "canonical_email_blocks",
+]
 SUB_SCOPES = frozenset(
     {
-        *(
-            f"read:{part}"
-            for part in [
-                "accounts",
-                "blocks",
-                "bookmarks",
-                "favourites",
-                "filters",
-                "follows",
-                "lists",
-                "mutes",
-                "notifications",
-                "search",
-                "statuses",
-            ]
-        ),
-        *(
-            f"write:{part}"
-            for part in [
-                "accounts",
-                "blocks",
-                "bookmarks",
-                "conversations",
-                "favourites",
-                "filters",
-                "follow",
-                "follows",
-                "lists",
-                "media",
-                "mutes",
-                "notifications",
-                "reports",
-                "statuses",
-            ]
-        ),
-        "admin:read",
-        "admin:write",
+        *(f"read:{part}" for part in _READ_PARTS),
+        *(f"write:{part}" for part in _WRITE_PARTS),
+        *(f"admin:{kind}:{part}" for kind in ("read", "write") for part in _ADMIN_PARTS),
     }
 )
+ALL_SCOPES = TOP_LEVEL | SUB_SCOPES
+# The scopes that grant every scope below them ("read" grants "read:accounts").
+_PARENTS = frozenset({"read", "write", "admin:read", "admin:write"})
 # Mastodon's legacy "follow" scope grants these.
 FOLLOW_GRANTS = frozenset(
     {"read:follows", "write:follows", "read:blocks", "write:blocks", "read:mutes", "write:mutes"}
@@ -58,7 +66,7 @@ def parse_scopes(raw: str | list[str] | None, *, default: str = "read") -> froze
         raw = default
     parts = raw if isinstance(raw, list) else raw.replace("+", " ").split()
     scopes = frozenset(part.strip() for part in parts if part.strip())
-    unknown = sorted(scopes - TOP_LEVEL - SUB_SCOPES)
+    unknown = sorted(scopes - ALL_SCOPES)
     if unknown:
         raise ValidationFailed(f"Unknown scope: {' '.join(unknown)}")
     return scopes
@@ -68,8 +76,8 @@ def grants(held: frozenset[str], required: str) -> bool:
     """Whether a token holding ``held`` may use an endpoint that requires ``required``."""
     if required in held:
         return True
-    top, _, _part = required.partition(":")
-    if top in held and top in ("read", "write"):
+    parent = required.rpartition(":")[0]
+    if parent in held and parent in _PARENTS:
         return True
     # ("profile" suffices for verify_credentials alone: that endpoint lists it as an alternative.)
     return "follow" in held and required in FOLLOW_GRANTS
@@ -81,5 +89,5 @@ def within(requested: frozenset[str], allowed: frozenset[str]) -> bool:
 
 
 def to_string(scopes: frozenset[str]) -> str:
-    order = ["read", "write", "follow", "push", "profile"]
+    order = ["read", "write", "follow", "push", "profile", "admin:read", "admin:write"]
     return " ".join(sorted(scopes, key=lambda s: (order.index(s) if s in order else 9, s)))

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from quart import Quart, Response, request
 
-CORS_PREFIXES = ("/api/", "/oauth/token", "/oauth/revoke", "/.well-known/", "/nodeinfo/")
+# /static/ and /avatars/: browser clients load avatars from another origin with crossOrigin.
+CORS_PREFIXES = (
+    "/api/",
+    "/oauth/token",
+    "/oauth/revoke",
+    "/oauth/userinfo",
+    "/.well-known/",
+    "/nodeinfo/",
+    "/static/",
+    "/avatars/",
+)
 ALLOWED_METHODS = "POST, PUT, DELETE, GET, PATCH, OPTIONS"
 ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, Accept"
 EXPOSED_HEADERS = "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id"

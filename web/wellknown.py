@@ -11,10 +11,15 @@ from activitypub import nodeinfo, webfinger
 from activitypub.vocab import JRD_JSON
 from services import discovery
 from services.errors import BadRequest
-from services.scopes import SUB_SCOPES, TOP_LEVEL, to_string
+from services.scopes import ALL_SCOPES, to_string
 from web.deps import backends, settings
 
 wellknown = Blueprint("wellknown", __name__)
+
+
+def oauth_issuer(base_url: str) -> str:
+    """Mastodon's issuer is its root URL, with the trailing slash (metadata and userinfo)."""
+    return f"{base_url}/"
 
 
 @wellknown.get("/.well-known/oauth-authorization-server")
@@ -22,13 +27,15 @@ async def oauth_authorization_server() -> dict[str, Any]:
     """RFC 8414 metadata, as Mastodon 4.3 publishes it, so clients can discover our endpoints."""
     base = settings().base_url
     return {
-        # Mastodon's issuer is its root URL, with the trailing slash.
-        "issuer": f"{base}/",
+        "issuer": oauth_issuer(base),
         "authorization_endpoint": f"{base}/oauth/authorize",
         "token_endpoint": f"{base}/oauth/token",
         "revocation_endpoint": f"{base}/oauth/revoke",
+        "userinfo_endpoint": f"{base}/oauth/userinfo",
         "app_registration_endpoint": f"{base}/api/v1/apps",
-        "scopes_supported": to_string(TOP_LEVEL | SUB_SCOPES).split(),
+        # Our OAuth is Mastodon's, so Mastodon's documentation is the one that describes it.
+        "service_documentation": "https://docs.joinmastodon.org/",
+        "scopes_supported": to_string(ALL_SCOPES).split(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "password", "client_credentials"],

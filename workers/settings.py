@@ -53,7 +53,11 @@ async def startup(ctx: dict[str, Any]) -> None:
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    await lifecycle.close_backends(ctx["backends"], close_orm=ctx.get("init_orm", True))
+    # arq runs this on close even when start-up failed or was interrupted (a SIGINT while the
+    # backends were opening): then there is nothing to close.
+    backends = ctx.pop("backends", None)
+    if backends is not None:
+        await lifecycle.close_backends(backends, close_orm=ctx.get("init_orm", True))
 
 
 def build_worker(settings: Settings, **overrides: Any) -> Worker:

@@ -1,13 +1,25 @@
 """The ``starling`` command as an operator uses it."""
 
 import re
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
-from tests.instances import ROOT, instance_database_url, start_instance
+from tests.instances import (
+    ROOT,
+    START_TIMEOUT,
+    free_port,
+    instance_database_url,
+    instance_env,
+    spawn,
+    start_instance,
+)
 from tests.support import drop_database, redis_url_with_db
 
 URLS_REDIS_DB = 11
@@ -58,19 +70,28 @@ def test_create_user_refuses_a_taken_name(instance):
 
 
 def test_run_stops_web_and_worker_on_ctrl_c(instance):
+    # /ready may answer a moment before the supervisor's own check prints the line.
+    deadline = time.monotonic() + 30
+    while f"running at {instance.base_url}" not in instance.log():
+        assert time.monotonic() < deadline, instance.log()
+        time.sleep(0.1)
     assert instance.stop() == 0
     log = instance.log()
-    assert f"running at {instance.base_url}" in log
     assert "starling: stopped" in log
+
+
+async def _fresh_urls(service_urls, name: str, redis_db: int) -> tuple[str, str]:
+    """The database URL of instance ``name`` (dropped, so fresh) and a Redis database URL."""
+    server_url, redis_server_url = service_urls
+    database_url = instance_database_url(server_url, name)
+    await drop_database(database_url)
+    return database_url, redis_url_with_db(redis_server_url, redis_db)
 
 
 @pytest.fixture
 async def configured_instance(service_urls, tmp_path):
     """An instance whose scheme comes from the committed config.toml alone (no override)."""
-    server_url, redis_server_url = service_urls
-    database_url = instance_database_url(server_url, "urls")
-    await drop_database(database_url)
-    redis_url = redis_url_with_db(redis_server_url, URLS_REDIS_DB)
+    database_url, redis_url = await _fresh_urls(service_urls, "urls", URLS_REDIS_DB)
     running = start_instance(
         "urls", database_url, redis_url, tmp_path, extra_env={"STARLING_INSTANCE_HTTPS": None}
     )
@@ -100,3 +121,126 @@ def test_create_user_mints_the_urls_the_running_instance_serves(configured_insta
     actor = httpx.get(actor_id, headers={"Accept": "application/activity+json"}).json()
     assert actor["inbox"] == f"{served}/users/opal/inbox"
     assert actor["publicKey"]["id"] == f"{served}/users/opal#main-key"
+
+
+# The first hour: what `starling run` and the other commands say as they start, or cannot.
+
+START_REDIS_DB = 10
+COMMANDS = {
+    "run": (),
+    "web": (),
+    "worker": (),
+    "migrate": (),
+    "create-user": ("opal", "opal@example.com", "--password", "long enough pw"),
+    "reindex": (),
+}
+
+
+@pytest.fixture
+async def own_env(service_urls, tmp_path):
+    """The environment of an instance of the test's own on a free port (database dropped after)."""
+    database_url, redis_url = await _fresh_urls(service_urls, "start", START_REDIS_DB)
+    yield instance_env("start", database_url, redis_url, tmp_path, port=free_port())
+    await drop_database(database_url)
+
+
+def _wait_for(process: subprocess.Popen[bytes], log: Path, pattern: str) -> re.Match[str]:
+    """The first match of ``pattern`` in the log, as soon as it is written."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if found := re.search(pattern, log.read_text(errors="replace")):
+            return found
+        if process.poll() is not None:
+            pytest.fail(f"exited with {process.returncode} before {pattern!r}:\n{log.read_text()}")
+        time.sleep(0.02)
+    pytest.fail(f"no {pattern!r} within {START_TIMEOUT} s:\n{log.read_text()}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> int:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    return process.wait(timeout=60)
+
+
+def test_running_at_is_printed_once_the_instance_answers(own_env, tmp_path):
+    log = tmp_path / "run.log"
+    process = spawn("run", own_env, log)
+    try:
+        url = _wait_for(process, log, r"is running at (\S+)").group(1)
+
+        # A script that waits for the line and then connects, at once, without retrying
+        response = httpx.get(f"{url}/api/v1/instance", timeout=10)
+
+        assert response.status_code == 200
+    finally:
+        assert _stop(process) == 0
+
+
+def test_a_second_instance_on_a_taken_port_says_so_in_one_line(instance):
+    port = instance.env["STARLING_SERVER_PORT"]
+    for command in ("run", "web"):
+        result = starling(command, env=instance.env)
+
+        assert result.returncode == 2, command
+        assert result.stderr.strip().count("\n") == 0, result.stderr
+        assert f"127.0.0.1:{port} is already in use" in result.stderr
+        assert "STARLING_SERVER_PORT" in result.stderr
+        assert "server.port" in result.stderr
+        assert "running at" not in result.stdout
+    # and the first instance is untouched
+    assert httpx.get(f"{instance.base_url}/health").status_code == 200
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+@pytest.mark.parametrize(
+    ("variable", "setting", "url"),
+    [
+        ("STARLING_DATABASE_URL", "database.url", "postgres://postgres@127.0.0.1:{port}/starling"),
+        ("STARLING_REDIS_URL", "redis.url", "redis://127.0.0.1:{port}/0"),
+    ],
+    ids=["postgres", "redis"],
+)
+def test_a_configured_service_that_does_not_answer_is_one_line(
+    own_env, command, variable, setting, url
+):
+    closed = free_port()  # nothing listens there
+    env = {**own_env, variable: url.format(port=closed)}
+
+    result = starling(command, *COMMANDS[command], env=env)
+
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert f"127.0.0.1:{closed}" in result.stderr
+    assert f"{setting}, {variable}" in result.stderr
+    assert "running at" not in result.stdout
+
+
+def _child(process: subprocess.Popen[bytes], command: str) -> psutil.Process:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        for child in psutil.Process(process.pid).children():
+            if command in child.cmdline():
+                return child
+        time.sleep(0.01)
+    pytest.fail(f"no {command} child appeared")
+
+
+def test_a_web_server_that_dies_while_starting_is_reported_not_announced(own_env, tmp_path):
+    log = tmp_path / "run.log"
+    process = spawn("run", own_env, log)
+    try:
+        # When the web server dies (here: killed, with whatever it started) before it answers
+        web = _child(process, "web")
+        web.suspend()
+        for doomed in [*web.children(recursive=True), web]:
+            doomed.kill()
+
+        # Then run says so, stops the worker and fails, never claiming to run
+        code = process.wait(timeout=60)
+    finally:
+        _stop(process)
+    output = log.read_text()
+    assert code != 0
+    assert "the web server stopped before the instance answered (killed by SIGKILL)" in output
+    assert "running at" not in output
+    assert "Traceback" not in output  # the worker, stopped while starting, goes quietly

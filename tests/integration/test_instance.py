@@ -30,6 +30,8 @@ V1_TYPES: dict[str, Any] = {
     "rules": list,
 }
 V2_TYPES: dict[str, Any] = {
+    "api_versions": dict,
+    "icon": list,
     "domain": str,
     "title": str,
     "version": str,
@@ -212,6 +214,31 @@ async def test_instance_thumbnail_is_served(client):
 
     assert image.status_code == 200
     assert image.mimetype == "image/png"
+
+
+async def test_v2_advertises_mastodon_api_version_1(client):
+    # Clients move to grouped notifications (/api/v2/notifications) from version 2 on.
+    body = await get_json(client, "/api/v2/instance")
+
+    assert body["api_versions"] == {"mastodon": 1}
+
+
+def _png_size(data: bytes) -> str:
+    """``WxH`` from a PNG's IHDR chunk (width and height follow the 16-byte signature+header)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return f"{int.from_bytes(data[16:20], 'big')}x{int.from_bytes(data[20:24], 'big')}"
+
+
+async def test_v2_icons_are_served_pngs_of_the_size_they_claim(client):
+    icons = (await get_json(client, "/api/v2/instance"))["icon"]
+
+    assert len(icons) >= 2
+    for icon in icons:
+        assert set(icon) == {"src", "size"}
+        image = await client.get(icon["src"].removeprefix("https://starling.test"))
+        assert image.status_code == 200
+        assert image.mimetype == "image/png"
+        assert _png_size(await image.get_data()) == icon["size"]
 
 
 async def test_openapi_lists_the_accounts_and_instance_endpoints(client):

@@ -48,7 +48,7 @@ async def test_notifications_are_mastodon_entities_newest_first(client, settings
 
     assert response.status_code == 200
     mention, follow = await response.get_json()
-    assert set(mention) == {"id", "type", "created_at", "account", "status"}
+    assert set(mention) == {"id", "type", "group_key", "created_at", "account", "status"}
     assert (mention["type"], mention["account"]["id"]) == ("mention", str(bob.id))
     assert mention["status"]["id"] == str(post.id)
     assert mention["status"]["mentions"][0]["id"] == str(alice.id)
@@ -56,6 +56,49 @@ async def test_notifications_are_mastodon_entities_newest_first(client, settings
     assert follow["type"] == "follow"
     assert "status" not in follow
     assert int(mention["id"]) > int(follow["id"])
+
+
+def _hour(entity: dict) -> int:
+    created = datetime.fromisoformat(entity["created_at"].replace("Z", "+00:00"))
+    return int(created.timestamp()) // 3600
+
+
+async def test_group_keys_group_likes_and_boosts_by_post_and_follows_by_type(client, settings):
+    # Mastodon's keys: "{type}-{post}-{hour}" for likes and boosts, "follow-{hour}", and
+    # "ungrouped-{id}" for the types that do not group; clients group on them.
+    alice, headers = await _user(settings, "alice")
+    bob, bob_headers = await _user(settings, "bob")
+    _carol, carol_headers = await _user(settings, "carol")
+    liked, other = await make_post(alice, "liked"), await make_post(alice, "other")
+    for fan in (bob_headers, carol_headers):
+        await client.post(f"/api/v1/statuses/{liked.id}/favourite", headers=fan)
+        await client.post(f"/api/v1/accounts/{alice.id}/follow", headers=fan)
+    await client.post(f"/api/v1/statuses/{other.id}/favourite", headers=bob_headers)
+    await client.post(f"/api/v1/statuses/{liked.id}/reblog", headers=carol_headers)
+    await _mention(bob, alice)
+
+    entities = await (await client.get("/api/v1/notifications", headers=headers)).get_json()
+
+    def keys(kind: str, post_id: int | None = None) -> list[str]:
+        return [
+            e["group_key"]
+            for e in entities
+            if e["type"] == kind and (post_id is None or e["status"]["id"] == str(post_id))
+        ]
+
+    likes, (other_like,) = keys("favourite", liked.id), keys("favourite", other.id)
+    assert len(likes) == 2
+    assert len(set(likes)) == 1  # one group for the likes of one post
+    assert other_like not in likes
+    like = next(e for e in entities if e["group_key"] == other_like)
+    assert other_like == f"favourite-{other.id}-{_hour(like)}"
+    follows = keys("follow")
+    assert len(follows) == 2
+    assert len(set(follows)) == 1
+    assert follows[0].startswith("follow-")
+    assert keys("reblog")[0].startswith(f"reblog-{liked.id}-")  # the boosted post, not the boost
+    mention = next(e for e in entities if e["type"] == "mention")
+    assert mention["group_key"] == f"ungrouped-{mention['id']}"
 
 
 async def test_types_keeps_only_those_types(client, settings):

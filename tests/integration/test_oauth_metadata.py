@@ -19,6 +19,8 @@ async def test_metadata_names_our_endpoints_from_the_base_url(client):
     assert body["token_endpoint"] == f"{BASE}/oauth/token"
     assert body["revocation_endpoint"] == f"{BASE}/oauth/revoke"
     assert body["app_registration_endpoint"] == f"{BASE}/api/v1/apps"
+    assert body["userinfo_endpoint"] == f"{BASE}/oauth/userinfo"
+    assert body["service_documentation"] == "https://docs.joinmastodon.org/"
 
 
 async def test_metadata_offers_the_code_flow_with_s256_only(client):
@@ -49,3 +51,41 @@ async def test_metadata_is_readable_from_browser_clients(client):
     )
 
     assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+# Mastodon 4.3's scopes (docs.joinmastodon.org/api/oauth-scopes), written out on purpose.
+MASTODON_SCOPES = {
+    "read", "write", "follow", "push", "profile", "admin:read", "admin:write",
+    "read:accounts", "read:blocks", "read:bookmarks", "read:favourites", "read:filters",
+    "read:follows", "read:lists", "read:mutes", "read:notifications", "read:search",
+    "read:statuses",
+    "write:accounts", "write:blocks", "write:bookmarks", "write:conversations",
+    "write:favourites", "write:filters", "write:follows", "write:lists", "write:media",
+    "write:mutes", "write:notifications", "write:reports", "write:statuses",
+    "admin:read:accounts", "admin:read:reports", "admin:read:domain_allows",
+    "admin:read:domain_blocks", "admin:read:ip_blocks", "admin:read:email_domain_blocks",
+    "admin:read:canonical_email_blocks",
+    "admin:write:accounts", "admin:write:reports", "admin:write:domain_allows",
+    "admin:write:domain_blocks", "admin:write:ip_blocks", "admin:write:email_domain_blocks",
+    "admin:write:canonical_email_blocks",
+}  # fmt: skip
+
+
+async def test_metadata_lists_exactly_mastodons_scopes(client):
+    body = await metadata(client)
+
+    assert "write:follow" not in body["scopes_supported"]  # not a Mastodon scope
+    assert len(body["scopes_supported"]) == len(set(body["scopes_supported"]))
+    assert set(body["scopes_supported"]) == MASTODON_SCOPES
+
+
+async def test_every_listed_scope_can_be_registered_by_an_app(client):
+    scopes = " ".join((await metadata(client))["scopes_supported"])
+
+    response = await client.post(
+        "/api/v1/apps",
+        json={"client_name": "all", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob", "scopes": scopes},
+    )
+
+    assert response.status_code == 200
+    assert set((await response.get_json())["scopes"]) == MASTODON_SCOPES

@@ -1,11 +1,13 @@
 from datetime import timedelta
 
+import pytest
 from tortoise.timezone import now
 
 from models.federation import Delivery, DeliveryState, InboxItem, InboxState
 from models.oauth import Application, AuthorizationCode
 from services.accounts import NewAccount, create_local_account
 from tests.drain import drain
+from workers.settings import build_search_worker, build_worker
 
 
 async def test_worker_purges_expired_and_used_authorization_codes(settings, backends):
@@ -61,3 +63,24 @@ async def test_worker_purges_finished_federation_rows_after_a_week(settings, bac
     # Then only what is finished and old is gone: pending rows stay, whatever their age
     assert sorted(d.id for d in await Delivery.all()) == sorted(d.id for d in kept)
     assert [i.id for i in await InboxItem.all()] == [waiting.id]
+
+
+class StartUpFailed(Exception):
+    pass
+
+
+async def _start_up_fails(_ctx):
+    # As when a SIGINT or an error arrives while the backends are still opening.
+    raise StartUpFailed
+
+
+@pytest.mark.parametrize("build", [build_worker, build_search_worker], ids=["jobs", "search"])
+async def test_a_worker_whose_start_up_never_finished_closes_cleanly(settings, backends, build):
+    worker = build(
+        settings, burst=True, cron_jobs=None, handle_signals=False, on_startup=_start_up_fails
+    )
+    with pytest.raises(StartUpFailed):
+        await worker.main()
+
+    # arq runs the shutdown hook on close all the same: it must not assume start-up finished
+    await worker.close()

@@ -17,6 +17,7 @@ from web.api.params import params
 from web.api.paths import snowflake_from_path
 from web.deps import backends, settings
 from web.ratelimit import SIGN_UP
+from web.wellknown import oauth_issuer
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -99,6 +100,22 @@ async def update_credentials(
     )
     credentials = await account_service.update_profile(backends(), token.user_id or 0, changes)
     return _render_credentials(credentials)
+
+
+@accounts.route("/oauth/userinfo", methods=["GET", "POST"])
+@require_auth("profile")  # as Mastodon: "profile" alone, not "read" (OpenID Connect's scope)
+async def userinfo(token: TokenContext) -> dict[str, Any]:
+    """OpenID Connect UserInfo for the token's account, with Mastodon's claims."""
+    account = await account_service.get_account(token.account_id or 0)
+    entity = render_account(account, settings())
+    return {
+        "iss": oauth_issuer(settings().base_url),
+        "sub": entity["uri"],
+        "name": entity["display_name"],
+        "preferred_username": entity["username"],
+        "profile": entity["url"],
+        "picture": entity["avatar"],
+    }
 
 
 @accounts.get("/api/v1/accounts/lookup")

@@ -19,6 +19,9 @@ from web.deps import backends, settings
 instance = Blueprint("instance", __name__)
 
 THUMBNAIL = "/static/preview.png"
+ICON_SIZES = (48, 192, 512)  # web/static/icon-N.png, each N x N pixels
+# Mastodon's API version: clients use /api/v2/notifications (grouped) only from 2 on.
+API_VERSIONS = {"mastodon": 1}
 
 # One place for the limits clients read before they let a user type or attach anything.
 STATUSES = {"max_characters": 280, "max_media_attachments": 4, "characters_reserved_per_url": 23}
@@ -52,6 +55,12 @@ LANGUAGES = ["en"]
 def _streaming_url(settings: Settings) -> str:
     scheme = "wss" if settings.instance.https else "ws"
     return f"{scheme}://{settings.instance.domain}"
+
+
+def _icons(settings: Settings) -> list[dict[str, str]]:
+    """Mastodon's InstanceIcon list: the icon in each size we ship."""
+    base = f"{settings.base_url}/static"
+    return [{"src": f"{base}/icon-{size}.png", "size": f"{size}x{size}"} for size in ICON_SIZES]
 
 
 def _rule(rule: Rule) -> dict[str, str]:
@@ -104,7 +113,7 @@ def _registrations_v2(info: InstanceInfo) -> dict[str, Any]:
 
 
 def render_instance_v2(info: InstanceInfo, stats: Stats, settings: Settings) -> dict[str, Any]:
-    """Mastodon 4.2's Instance entity (``/api/v2/instance``)."""
+    """Mastodon 4.3's Instance entity (``/api/v2/instance``)."""
     return {
         "domain": info.domain,
         "title": info.title,
@@ -113,6 +122,7 @@ def render_instance_v2(info: InstanceInfo, stats: Stats, settings: Settings) -> 
         "description": info.description,
         "usage": {"users": {"active_month": stats.active_month}},
         "thumbnail": {"url": f"{settings.base_url}{THUMBNAIL}", "blurhash": None, "versions": {}},
+        "icon": _icons(settings),
         "languages": LANGUAGES,
         "configuration": {
             "urls": {"streaming": _streaming_url(settings), "status": None},
@@ -124,6 +134,7 @@ def render_instance_v2(info: InstanceInfo, stats: Stats, settings: Settings) -> 
             "translation": {"enabled": False},
         },
         "registrations": _registrations_v2(info),
+        "api_versions": API_VERSIONS,
         "contact": {"email": info.email, "account": _contact_account(info, settings)},
         "rules": [_rule(rule) for rule in info.rules],
     }

@@ -26,16 +26,18 @@ NOTIFICATIONS_LIMIT = 40  # Mastodon's DEFAULT_NOTIFICATIONS_LIMIT; at most twic
 def render_notification(item: Item, found: NotificationPage, settings: Settings) -> dict[str, Any]:
     """Mastodon's Notification entity; ``status`` only for notifications about a post (a
     boost notification shows the boosted post, as Mastodon's does)."""
+    post = found.post_of(item)
+    if post is not None:  # a boost notification is about the boosted post
+        post = found.hydrated.originals.get(post["boost_of_id"]) or post
     entity: dict[str, Any] = {
         "id": str(item.id),
         "type": item.type,
+        "group_key": service.group_key(item, post["id"] if post else None),
         "created_at": iso(item.created_at),
         "account": render_account(found.hydrated.accounts[item.actor_id], settings),
     }
-    post = found.post_of(item)
     if post is not None:
-        original = found.hydrated.originals.get(post["boost_of_id"])
-        entity["status"] = render_status(original or post, found.hydrated, settings)
+        entity["status"] = render_status(post, found.hydrated, settings)
     return entity
 
 

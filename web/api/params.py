@@ -12,6 +12,7 @@ import re
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
+from urllib.parse import parse_qsl
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -22,6 +23,7 @@ from quart_schema.validation import (
     DataSource,
 )
 from werkzeug.datastructures import MultiDict
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 from services.errors import BadRequest, ValidationFailed
 
@@ -30,7 +32,6 @@ R = TypeVar("R")
 M = TypeVar("M", bound=BaseModel)
 
 _NESTED = re.compile(r"^([^\[\]]+)\[([^\[\]]*)\]$")
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _unflatten(pairs: MultiDict[str, str]) -> dict[str, Any]:
@@ -50,9 +51,53 @@ def _unflatten(pairs: MultiDict[str, str]) -> dict[str, Any]:
     return result
 
 
+# Bytes that are not UTF-8 are refused, as they are in JSON bodies (orjson refuses them): the
+# stock parsers would keep them percent-encoded (query strings) or store U+FFFD (form bodies).
+
+
+def _utf8(raw: bytes, where: str) -> str:
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        raise BadRequest(f"The {where} is not valid UTF-8") from None
+
+
+def _pairs(raw: bytes, where: str) -> MultiDict[str, str]:
+    """``a=1&b=%C3%A9`` -> its pairs, percent-decoded, then decoded as UTF-8."""
+    # Latin-1 maps each byte to one character and back, so parse_qsl percent-decodes without
+    # interpreting (or replacing) any byte; UTF-8 is then checked on the bytes themselves.
+    pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
+    return MultiDict(
+        (_utf8(key.encode("latin-1"), where), _utf8(value.encode("latin-1"), where))
+        for key, value in pairs
+    )
+
+
+def _multipart_fields(raw: bytes) -> MultiDict[str, str]:
+    """The text fields of a ``multipart/form-data`` body (files are ``request.files``)."""
+    decoder = MultipartDecoder(request.mimetype_params.get("boundary", "").encode("latin-1"))
+    fields: list[tuple[str, str]] = []
+    name, chunks = None, []
+    try:
+        decoder.receive_data(raw)
+        decoder.receive_data(None)
+        while not isinstance(event := decoder.next_event(), Epilogue | NeedData):
+            if isinstance(event, Field):
+                name, chunks = event.name, []
+            elif isinstance(event, File):
+                name = None
+            elif isinstance(event, Data) and name is not None:
+                chunks.append(event.data)
+                if not event.more_data:
+                    fields.append((name, _utf8(b"".join(chunks), "request body")))
+    except ValueError:
+        raise BadRequest("The request body is not a valid multipart form") from None
+    return MultiDict(fields)
+
+
 async def request_data() -> dict[str, Any]:
     """Query string overlaid with the body, whichever way the body is encoded."""
-    data = _unflatten(request.args)
+    data = _unflatten(_pairs(request.query_string, "query string"))
     raw = await request.get_data()
     if not raw.strip():
         return data
@@ -67,8 +112,10 @@ async def request_data() -> dict[str, Any]:
         if not isinstance(body, dict):
             raise BadRequest("The request body must be a JSON object")
         data.update(body)
-    elif mimetype in _FORM_TYPES:
-        data.update(_unflatten(await request.form))
+    elif mimetype == "application/x-www-form-urlencoded":
+        data.update(_unflatten(_pairs(raw, "request body")))
+    elif mimetype == "multipart/form-data":
+        data.update(_unflatten(_multipart_fields(raw)))
     else:
         raise BadRequest("The request body must be JSON or a form")
     return data
