@@ -18,7 +18,7 @@ from tortoise import connections
 
 # The version in a key is the snapshot's shape: a new column gets a new key, so a running
 # instance never reads a snapshot cached before an upgrade without it.
-POST_KEY = "post:{}"
+POST_KEY = "post:2:{}"
 ACCOUNT_KEY = "account:2:{}"
 # Bounds how long a snapshot can stay stale if a reader re-caches a row while a writer
 # changes it (the writer forgets it after its commit; a slow reader may put the old one back).
@@ -28,7 +28,8 @@ Snapshot = dict[str, Any]
 
 _POSTS_SQL = """
 SELECT p.id, p.uri, p.url, p.local, p.author_id, p.text, p.html, p.spoiler_text, p.sensitive,
-       p.language, p.visibility, p.in_reply_to_id, p.in_reply_to_account_id, p.boost_of_id,
+       p.language, p.visibility, p.in_reply_to_id, p.in_reply_to_account_id, p.in_reply_to_uri,
+       p.boost_of_id,
        p.replies_count, p.boosts_count, p.likes_count, p.created_at, p.edited_at,
        ARRAY(SELECT m.account_id FROM mentions m WHERE m.post_id = p.id ORDER BY m.id)
            AS mention_ids,

@@ -5,13 +5,22 @@ part: scores are doubles and cannot hold 64 bits), capped at ``CAP`` entries, pl
 member "0" (score 0) that says "this timeline is built" even when it is empty. Posts from
 authors with at most ``timeline.fanout_max_followers`` local followers are pushed on write, by a
 Lua script, into the timelines that exist; bigger authors' posts are merged in from Postgres at
-read time. A missing timeline (never read, expired, Redis flushed) is rebuilt from Postgres by
-the same rule, so the push path, the merge path and the rebuild agree.
+read time. Public posts also reach the followers of their hashtags, whatever the author's size.
+A missing timeline (never read, expired, Redis flushed) is rebuilt from Postgres by the same
+rules (``services.feed_rules``: replies, hashtags, repeated boosts), so the push path, the merge
+path and the rebuild agree.
+
+Beside each timeline, a Redis hash (``BOOSTS_KEY``) links its boosts to the boosted posts, for
+the boost rule on write: ``b:<boost>`` -> the boosted post, ``o:<post>`` -> its newest boost in
+the timeline. It only names entries the timeline holds: the push script, ``remove`` and the trim
+keep it so, and ``rebuild`` writes both together.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import chain
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -19,53 +28,182 @@ from tortoise import connections
 
 from instance.config import Settings
 from models.ids import id_millis
-from models.posts import Visibility
+from services import feed_rules
+from services.feed_rules import REBLOG_FALLOFF, Entry, Follower
 from services.paging import Page, select_page
+from services.postcache import Snapshot, load_posts
 from services.statuses import Hydrated, hydrate
 
 HOME_KEY = "tl:home:{}"
+BOOSTS_KEY = "tl:home-boosts:{}"
 BIG_AUTHORS_KEY = "tl:big-authors"
 SENTINEL = "0"
 CAP = 800
 KEYS_PER_CALL = 1000
 BATCH_SLACK = 10
+# An author back under the fan-out limit: how many of their latest posts are pushed into the
+# followers' timelines, as many as a new follow brings in (older ones need a rebuild).
+BACKFILL = 40
 
-# Push one entry into every timeline that exists, then trim to CAP (the sentinel is rank 0).
-_PUSH = """
+# Drop a member of a timeline from its boosts hash (KEYS come in (timeline, hash) pairs).
+_FORGET = """
+local function forget(boosts, member)
+  local post = redis.call('HGET', boosts, 'b:' .. member)
+  if post then
+    redis.call('HDEL', boosts, 'b:' .. member)
+    if redis.call('HGET', boosts, 'o:' .. post) == member then
+      redis.call('HDEL', boosts, 'o:' .. post)
+    end
+  end
+end
+"""
+
+# Push one entry into every timeline that exists, apply the boost rule, then trim to CAP (the
+# sentinel is rank 0). ARGV: score, id, CAP, the boosted post's id ('' if none), REBLOG_FALLOFF,
+# the author's own timeline ('' if none), where their boosts always show and are not recorded.
+# Distances are counted in entries from the new one's place, so a late older entry (a follow's
+# merge, an author back under the limit) is judged as a rebuild, which reads in id order, would.
+_PUSH = (
+    _FORGET
+    + """
+local score, entry, cap = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local boosted, falloff, own = ARGV[4], tonumber(ARGV[5]), ARGV[6]
+local post = boosted ~= '' and boosted or entry
+
+-- How many entries `member` sits below rank `at` (negative: above it); false if absent.
+local function gap(key, member, at)
+  local rank = redis.call('ZREVRANK', key, member)
+  return rank and rank - at
+end
+
+local function close_below(d) return d and d > 0 and d <= falloff end
+
+local function add(key, boosts)
+  if redis.call('ZADD', key, score, entry) == 0 or key == own then return 1 end
+  local newest = redis.call('HGET', boosts, 'o:' .. post)
+  if boosted == '' and not newest then return 1 end  -- the common case: a new original
+  local at = redis.call('ZREVRANK', key, entry)
+  local d = newest and gap(key, newest, at)
+  if boosted ~= '' and (close_below(gap(key, boosted, at)) or close_below(d)) then
+    redis.call('ZREM', key, entry)  -- the post, or a boost of it, was just shown
+    return 0
+  end
+  if d and d < 0 and -d <= falloff then
+    -- a newer boost of the same post close above: in id order that one is the repeat
+    redis.call('ZREM', key, newest)
+    forget(boosts, newest)
+    d = false
+  end
+  if boosted ~= '' then
+    redis.call('HSET', boosts, 'b:' .. entry, boosted)
+    if not d or d > 0 then redis.call('HSET', boosts, 'o:' .. boosted, entry) end
+  end
+  return 1
+end
+
+local function trim(key, boosts)
+  local excess = redis.call('ZCARD', key) - cap - 1
+  if excess > 0 then
+    for _, member in ipairs(redis.call('ZRANGE', key, 1, excess)) do forget(boosts, member) end
+    redis.call('ZREMRANGEBYRANK', key, 1, excess)
+  end
+end
+
 local pushed = 0
-for _, key in ipairs(KEYS) do
-  if redis.call('EXISTS', key) == 1 then
-    redis.call('ZADD', key, ARGV[1], ARGV[2])
-    redis.call('ZREMRANGEBYRANK', key, 1, -(tonumber(ARGV[3]) + 1))
-    pushed = pushed + 1
+for i = 1, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    pushed = pushed + add(KEYS[i], KEYS[i + 1])
+    trim(KEYS[i], KEYS[i + 1])
   end
 end
 return pushed
 """
+)
 
-# $2: the post is a boost (followers who turned off the author's boosts do not get it).
-_LOCAL_FOLLOWERS_SQL = """
-SELECT f.follower_id FROM follows f JOIN accounts a ON a.id = f.follower_id
+# Take members (ARGV) out of timelines and their boosts hashes.
+_REMOVE = (
+    _FORGET
+    + """
+for i = 1, #KEYS, 2 do
+  for _, member in ipairs(ARGV) do
+    redis.call('ZREM', KEYS[i], member)
+    forget(KEYS[i + 1], member)
+  end
+end
+return 0
+"""
+)
+
+# Who a post by $1 may reach: its local followers (each with whether it wants the author's
+# boosts, and which of the replied-to accounts $2 it follows), then the local followers of the
+# hashtags $3 (empty unless the post is public and original). One round trip per post.
+_AUDIENCE_SQL = """
+SELECT f.follower_id AS account_id, f.show_reblogs, false AS by_tag,
+       CASE WHEN cardinality($2::bigint[]) = 0 THEN ARRAY[]::bigint[]
+            ELSE ARRAY(SELECT g.followee_id FROM follows g
+                       WHERE g.follower_id = f.follower_id AND g.state = 'accepted'
+                         AND g.followee_id = ANY($2::bigint[])) END AS follows
+FROM follows f JOIN accounts a ON a.id = f.follower_id
 WHERE f.followee_id = $1 AND f.state = 'accepted' AND a.domain IS NULL
-  AND (f.show_reblogs OR NOT $2::boolean)
+UNION ALL
+SELECT DISTINCT tf.account_id, true, true, ARRAY[]::bigint[]
+FROM tags t JOIN tag_follows tf ON tf.tag_id = t.id JOIN accounts a ON a.id = tf.account_id
+WHERE t.name = ANY($3::text[]) AND a.domain IS NULL
 """
 
-# What belongs in a home timeline, in SQL: posts by the authors of {authors} (the viewer $1
-# and those it follows, each with whether the viewer wants their boosts), except direct posts
-# that do not mention the viewer. One index scan on (author_id, id) per author (LATERAL), then
-# a merge: never a scan of everyone's posts.
+# An author's latest posts before $2, with what the per-follower rules read.
+_RECENT_SQL = """
+SELECT p.id, p.author_id, p.visibility, p.boost_of_id, p.in_reply_to_id,
+       p.in_reply_to_account_id, p.in_reply_to_uri,
+       ARRAY(SELECT m.account_id FROM mentions m WHERE m.post_id = p.id) AS mention_ids
+FROM posts p
+WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id < $2
+ORDER BY p.id DESC LIMIT $3
+"""
+
+# What belongs in a home timeline, in SQL (the rules of services.feed_rules): posts by the
+# authors of {authors} (the viewer $1 and those it follows, each with whether the viewer wants
+# their boosts), except direct posts that do not mention the viewer, and replies to someone the
+# viewer does not follow unless they answer or mention the viewer; for a rebuild, {tagged} adds
+# the followed hashtags' posts. One index scan on (author_id, id) per author (LATERAL), then a
+# merge: never a scan of everyone's posts. Rows: id, boosted post's id, author (boost rule).
 _HOME_SQL = """
-SELECT x.id FROM ({authors}) AS a(author_id, show_boosts)
-CROSS JOIN LATERAL (
-  SELECT p.id FROM posts p
-  WHERE p.author_id = a.author_id AND p.deleted_at IS NULL
-    AND (a.show_boosts OR p.boost_of_id IS NULL)
-    AND ($3::bigint IS NULL OR p.id < $3) AND ($4::bigint IS NULL OR p.id > $4)
-    AND (p.visibility <> 'direct' OR p.author_id = $1
-         OR EXISTS (SELECT 1 FROM mentions m WHERE m.post_id = p.id AND m.account_id = $1))
-  ORDER BY p.id {order} LIMIT $5
-) x
-ORDER BY x.id {order} LIMIT $5
+SELECT id, boost_of_id, author_id FROM (
+  SELECT x.id, x.boost_of_id, x.author_id FROM ({authors}) AS a(author_id, show_boosts)
+  CROSS JOIN LATERAL (
+    SELECT p.id, p.boost_of_id, p.author_id FROM posts p
+    WHERE p.author_id = a.author_id AND p.deleted_at IS NULL
+      AND (a.show_boosts OR p.boost_of_id IS NULL)
+      AND ($3::bigint IS NULL OR p.id < $3) AND ($4::bigint IS NULL OR p.id > $4)
+      AND (p.visibility <> 'direct' OR p.author_id = $1 OR {mentioned})
+      AND (p.author_id = $1 OR NOT {replies_to_another} OR p.in_reply_to_account_id = $1
+           OR {mentioned}
+           OR EXISTS (SELECT 1 FROM follows g WHERE g.follower_id = $1
+                      AND g.followee_id = p.in_reply_to_account_id AND g.state = 'accepted'))
+    ORDER BY p.id {order} LIMIT $5
+  ) x
+  {tagged}
+) home
+ORDER BY id {order} LIMIT $5
+"""
+_MENTIONED = "EXISTS (SELECT 1 FROM mentions m WHERE m.post_id = p.id AND m.account_id = $1)"
+# feed_rules.replies_to_another
+_REPLIES_TO_ANOTHER = """(CASE WHEN p.in_reply_to_account_id IS NOT NULL
+                THEN p.in_reply_to_account_id <> p.author_id
+                ELSE p.in_reply_to_id IS NULL AND p.in_reply_to_uri IS NOT NULL END)"""
+# ... plus the public original posts carrying a hashtag the viewer follows: one index scan on
+# post_tags (tag_id, posts_id) per followed tag. No reply rule (feed_rules.reaches_tag_followers).
+_FOLLOWED_TAGS = """
+  UNION
+  SELECT y.id, NULL::bigint, y.author_id FROM tag_follows tf
+  CROSS JOIN LATERAL (
+    SELECT pt.posts_id AS id, p.author_id FROM post_tags pt JOIN posts p ON p.id = pt.posts_id
+    WHERE pt.tag_id = tf.tag_id AND p.visibility = 'public' AND p.boost_of_id IS NULL
+      AND p.deleted_at IS NULL
+      AND ($3::bigint IS NULL OR pt.posts_id < $3) AND ($4::bigint IS NULL OR pt.posts_id > $4)
+    ORDER BY pt.posts_id {order} LIMIT $5
+  ) y
+  WHERE tf.account_id = $1
 """
 # ... for the viewer and the followed authors not in $2 (the big ones: merged at read time),
 _PUSHED_AUTHORS = (
@@ -90,54 +228,128 @@ def home_key(account_id: int) -> str:
     return HOME_KEY.format(account_id)
 
 
-async def _query(sql: str, *args: object) -> list[int]:
+def boosts_key(account_id: int) -> str:
+    return BOOSTS_KEY.format(account_id)
+
+
+def _home_sql(authors: str, order: str, *, tagged: bool = False) -> str:
+    return _HOME_SQL.format(
+        authors=authors,
+        order=order,
+        mentioned=_MENTIONED,
+        replies_to_another=_REPLIES_TO_ANOTHER,
+        tagged=_FOLLOWED_TAGS.format(order=order) if tagged else "",
+    )
+
+
+async def _rows(sql: str, *args: object) -> list[Any]:
     _, rows = await connections.get("default").execute_query(sql, list(args))
-    return [row[0] for row in rows]
+    return list(rows)
+
+
+async def _query(sql: str, *args: object) -> list[int]:
+    return [row[0] for row in await _rows(sql, *args)]
+
+
+def _entries(rows: Iterable[Any]) -> list[Entry]:
+    """(id, boost_of_id, ...) rows as entries, oldest first: the order the boost rule reads."""
+    return sorted(((row[0], row[1]) for row in rows), key=lambda entry: entry[0])
+
+
+def _keys(account_ids: Sequence[int]) -> list[str]:
+    return list(chain.from_iterable((home_key(a), boosts_key(a)) for a in account_ids))
 
 
 # --- write side -------------------------------------------------------------------------
 
 
-async def fan_out(redis: Redis, settings: Settings, post: dict[str, object]) -> int:
+async def fan_out(redis: Redis, settings: Settings, post: Snapshot) -> int:
     """Push a new post into the home timelines it belongs in; returns how many got it.
 
-    ``post`` needs ``id``, ``author_id``, ``visibility``, ``boost_of_id`` and ``mention_ids``.
-    The author's own timeline always gets it; followers' only when the author is small enough.
+    ``post`` is a snapshot (``services.postcache``). The author's own timeline always gets it;
+    followers' only when the author is small enough, by the rules of ``reaches_follower``; the
+    followers of its hashtags when it is public and original, whatever the author's size.
     """
-    post_id, author_id = int(post["id"]), int(post["author_id"])  # type: ignore[call-overload]
-    followers = await _query(_LOCAL_FOLLOWERS_SQL, author_id, bool(post["boost_of_id"]))
+    post_id, author_id = int(post["id"]), int(post["author_id"])
+    tags = post["tags"] if feed_rules.reaches_tag_followers(post) else []
+    followers, tag_followers = await _audience(author_id, [post], tags)
+    # Size counts every local follower, whoever gets this post (not only those who want boosts).
     big = len(followers) > settings.timeline.fanout_max_followers
-    await _mark_big(redis, settings, author_id, big)
-    recipients = [author_id]
+    was_big = await _mark_big(redis, settings, author_id, big)
+    recipients = [author_id, *tag_followers]
     if not big:
-        if post["visibility"] == Visibility.DIRECT:
-            mentioned = set(post["mention_ids"])  # type: ignore[call-overload]
-            followers = [f for f in followers if f in mentioned]
-        recipients.extend(followers)
-    return await push(redis, recipients, [post_id])
+        recipients += [f.account_id for f in followers if feed_rules.reaches_follower(post, f)]
+    pushed = await push(redis, recipients, [(post_id, post["boost_of_id"])], author_id=author_id)
+    if was_big and not big:
+        pushed += await _backfill(redis, author_id, post_id)
+    return pushed
 
 
-async def push(redis: Redis, account_ids: Iterable[int], post_ids: Iterable[int]) -> int:
-    """Add posts to the (existing) home timelines of ``account_ids``."""
-    keys = [home_key(account) for account in dict.fromkeys(account_ids)]
-    script = redis.register_script(_PUSH)
+async def _audience(
+    author_id: int, posts: Iterable[feed_rules.PostFields], tags: Sequence[str]
+) -> tuple[list[Follower], list[int]]:
+    """The author's local followers, with what the rules need to know of them for ``posts``,
+    and the local followers of ``tags``."""
+    targets = {t for t in map(feed_rules.reply_target, posts) if t is not None}
+    rows = await _rows(_AUDIENCE_SQL, author_id, list(targets), list(tags))
+    followers = [
+        Follower(row["account_id"], row["show_reblogs"], frozenset(row["follows"]))
+        for row in rows
+        if not row["by_tag"]
+    ]
+    return followers, [row["account_id"] for row in rows if row["by_tag"]]
+
+
+async def _backfill(redis: Redis, author_id: int, before_id: int) -> int:
+    """An author back under the fan-out limit: their posts were merged on read while they were
+    big, and are not any more. Push their BACKFILL latest posts (before the one being fanned
+    out) into the followers' timelines, by the same per-follower rules, oldest first so the
+    boost rule reads them in id order. Three queries, whatever the number of followers."""
+    posts = [dict(row) for row in await _rows(_RECENT_SQL, author_id, before_id, BACKFILL)]
+    if not posts:
+        return 0
+    followers, _ = await _audience(author_id, posts, [])
     pushed = 0
-    for post_id in post_ids:
-        for start in range(0, len(keys), KEYS_PER_CALL):
-            chunk = keys[start : start + KEYS_PER_CALL]
-            pushed += await script(keys=chunk, args=[id_millis(post_id), str(post_id), CAP])
+    for post in reversed(posts):
+        recipients = [f.account_id for f in followers if feed_rules.reaches_follower(post, f)]
+        pushed += await push(redis, recipients, [(post["id"], post["boost_of_id"])])
+    return pushed
+
+
+async def push(
+    redis: Redis,
+    account_ids: Iterable[int],
+    entries: Iterable[Entry],
+    *,
+    author_id: int | None = None,
+) -> int:
+    """Add entries (post id, boosted post's id or None) to the (existing) home timelines of
+    ``account_ids``, in the order given (oldest first for the boost rule to read them in id
+    order); a boost of a post shown in the REBLOG_FALLOFF entries before it is left out, except
+    in the timeline of ``author_id``, the entries' author: one's own boosts always show."""
+    accounts = list(dict.fromkeys(account_ids))
+    script = redis.register_script(_PUSH)
+    own = home_key(author_id) if author_id is not None else ""
+    pushed = 0
+    for post_id, boosted in entries:
+        args = [id_millis(post_id), str(post_id), CAP, str(boosted or ""), REBLOG_FALLOFF, own]
+        for start in range(0, len(accounts), KEYS_PER_CALL):
+            keys = _keys(accounts[start : start + KEYS_PER_CALL])
+            pushed += await script(keys=keys, args=args)
     return pushed
 
 
 async def remove(redis: Redis, account_ids: Iterable[int], post_ids: Sequence[int]) -> None:
-    """Take posts out of these home timelines (a delete, or entries of an unfollowed author)."""
+    """Take posts out of these home timelines (a delete, or entries of an unfollowed author),
+    and out of their boosts hashes. A boost left out as a repeat of the removed one does not
+    come back (Mastodon re-inserts it); a rebuild shows it."""
     if not post_ids:
         return
+    accounts = list(dict.fromkeys(account_ids))
+    script = redis.register_script(_REMOVE)
     members = [str(post_id) for post_id in post_ids]
-    async with redis.pipeline(transaction=False) as pipe:
-        for account in dict.fromkeys(account_ids):
-            pipe.zrem(home_key(account), *members)
-        await pipe.execute()
+    for start in range(0, len(accounts), KEYS_PER_CALL):
+        await script(keys=_keys(accounts[start : start + KEYS_PER_CALL]), args=members)
 
 
 async def remove_author(redis: Redis, viewer_id: int, author_id: int) -> None:
@@ -154,20 +366,20 @@ async def remove_author(redis: Redis, viewer_id: int, author_id: int) -> None:
 
 async def merge_author(redis: Redis, viewer_id: int, author_id: int, limit: int = 40) -> None:
     """After a follow: bring the author's recent posts into the viewer's (existing) timeline."""
-    sql = _HOME_SQL.format(authors=_FOLLOWED_AUTHORS_IN, order="DESC")
-    recent = await _query(sql, viewer_id, [author_id], None, None, limit)
-    await push(redis, [viewer_id], recent)
+    sql = _home_sql(_FOLLOWED_AUTHORS_IN, "DESC")
+    recent = await _rows(sql, viewer_id, [author_id], None, None, limit)
+    await push(redis, [viewer_id], _entries(recent))
 
 
-async def _mark_big(redis: Redis, settings: Settings, author_id: int, big: bool) -> None:
+async def _mark_big(redis: Redis, settings: Settings, author_id: int, big: bool) -> bool:
+    """Record whether the author is above the fan-out limit; answers whether they were."""
     # The set must exist (rebuilt from Postgres if Redis lost it) before one member changes;
     # EXISTS rather than reading every member on each fan-out.
     if not await redis.exists(BIG_AUTHORS_KEY):
         await _big_authors(redis, settings)
     if big:
-        await redis.sadd(BIG_AUTHORS_KEY, author_id)
-    else:
-        await redis.srem(BIG_AUTHORS_KEY, author_id)
+        return not await redis.sadd(BIG_AUTHORS_KEY, author_id)
+    return bool(await redis.srem(BIG_AUTHORS_KEY, author_id))
 
 
 async def _big_authors(redis: Redis, settings: Settings) -> set[int]:
@@ -184,14 +396,20 @@ async def _big_authors(redis: Redis, settings: Settings) -> set[int]:
 
 
 async def rebuild(redis: Redis, settings: Settings, viewer_id: int) -> None:
-    """Fill a missing timeline from Postgres, by the same rule as the push path."""
+    """Fill a missing timeline (and its boosts hash) from Postgres, by the push path's rules."""
     big = await _big_authors(redis, settings)
-    sql = _HOME_SQL.format(authors=_PUSHED_AUTHORS, order="DESC")
-    ids = await _query(sql, viewer_id, list(big), None, None, CAP)
-    key = home_key(viewer_id)
+    sql = _home_sql(_PUSHED_AUTHORS, "DESC", tagged=True)
+    # REBLOG_FALLOFF more than fit, so the oldest kept entries' boosts are judged as on write.
+    rows = await _rows(sql, viewer_id, list(big), None, None, CAP + REBLOG_FALLOFF)
+    own = {row[0] for row in rows if row[2] == viewer_id}
+    kept = feed_rules.without_repeated_boosts(_entries(rows), own)[-CAP:]
+    key, boosts = home_key(viewer_id), boosts_key(viewer_id)
+    links = feed_rules.boost_links(kept, own)
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.delete(key)
-        pipe.zadd(key, {SENTINEL: 0, **{str(i): id_millis(i) for i in ids}})
+        pipe.delete(key, boosts)
+        pipe.zadd(key, {SENTINEL: 0, **{str(i): id_millis(i) for i, _ in kept}})
+        if links:
+            pipe.hset(boosts, mapping=links)
         await pipe.execute()
 
 
@@ -212,14 +430,62 @@ def _cut(raw: list[bytes], page: Page, count: int) -> list[int]:
     return select_page(ids, Page(page.max_id, page.since_id, page.min_id, count))
 
 
+def _windows(page: Page, count: int) -> list[tuple[Page, int]]:
+    """What to read for a page: its window, and the REBLOG_FALLOFF entries under it that the
+    boost rule looks back on (newest-first pages: a longer read; min_id pages: a second read
+    below min_id)."""
+    if not page.ascending:
+        return [(page, count + REBLOG_FALLOFF)]
+    return [(page, count), (Page(max_id=(page.lower or 0) + 1), REBLOG_FALLOFF)]
+
+
+async def _read_pushed(
+    redis: Redis, settings: Settings, viewer_id: int, windows: list[tuple[Page, int]]
+) -> tuple[list[int], set[int]]:
+    """The pushed entries in the windows (rebuilding a missing timeline), and the big authors."""
+    key = home_key(viewer_id)
+    # One round trip for the common case: the timeline exists and the big set is cached.
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.exists(key)
+        pipe.smembers(BIG_AUTHORS_KEY)
+        for window, count in windows:
+            _queue_range(pipe, key, window, count)
+        exists, big_members, *raws = await pipe.execute()
+    if not exists:
+        await rebuild(redis, settings, viewer_id)
+        async with redis.pipeline(transaction=False) as pipe:
+            for window, count in windows:
+                _queue_range(pipe, key, window, count)
+            raws = await pipe.execute()
+    pushed = [
+        i
+        for (window, count), raw in zip(windows, raws, strict=True)
+        for i in _cut(raw, window, count)
+    ]
+    big = {int(m) for m in big_members} - {0} if big_members else None
+    if big is None:  # the cached set is gone (Redis flushed): recompute it
+        big = await _big_authors(redis, settings)
+    return pushed, big
+
+
 async def _from_big_authors(big: set[int], viewer_id: int, page: Page, count: int) -> list[int]:
     """The viewer's followed big authors' posts in the page's window, from Postgres."""
     if not big:
         return []
     order = "ASC" if page.ascending else "DESC"
-    sql = _HOME_SQL.format(authors=_FOLLOWED_AUTHORS_IN, order=order)
+    sql = _home_sql(_FOLLOWED_AUTHORS_IN, order)
     ids = await _query(sql, viewer_id, list(big), page.max_id, page.lower, count)
     return sorted(ids, reverse=True)
+
+
+async def _without_repeated_boosts(redis: Redis, viewer_id: int, ids: list[int]) -> list[int]:
+    """The boost rule over candidates (newest first) that include merged ones, which the push
+    path never saw."""
+    posts = await load_posts(redis, ids)
+    entries = [(i, posts[i]["boost_of_id"]) for i in reversed(ids) if i in posts]
+    own = {i for i, post in posts.items() if post["author_id"] == viewer_id}
+    kept = feed_rules.without_repeated_boosts(entries, own)
+    return [post_id for post_id, _ in reversed(kept)]
 
 
 async def home_ids(redis: Redis, settings: Settings, viewer_id: int, page: Page) -> list[int]:
@@ -228,25 +494,15 @@ async def home_ids(redis: Redis, settings: Settings, viewer_id: int, page: Page)
     May return more than ``page.limit`` ids: hydration drops what the viewer may not see
     (muted, blocked, deleted), so the caller takes the first ``limit`` that survive.
     """
-    key = home_key(viewer_id)
     count = page.limit + BATCH_SLACK
-    # One round trip for the common case: the timeline exists and the big set is cached.
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.exists(key)
-        _queue_range(pipe, key, page, count)
-        pipe.smembers(BIG_AUTHORS_KEY)
-        exists, raw, big_members = await pipe.execute()
-    if not exists:
-        await rebuild(redis, settings, viewer_id)
-        async with redis.pipeline(transaction=False) as pipe:
-            _queue_range(pipe, key, page, count)
-            (raw,) = await pipe.execute()
-    pushed = _cut(raw, page, count)
-    big = {int(m) for m in big_members} - {0} if big_members else None
-    if big is None:  # the cached set is gone (Redis flushed): recompute it
-        big = await _big_authors(redis, settings)
-    merged = await _from_big_authors(big, viewer_id, page, count)
+    windows = _windows(page, count)
+    pushed, big = await _read_pushed(redis, settings, viewer_id, windows)
+    merged = [
+        i for window, n in windows for i in await _from_big_authors(big, viewer_id, window, n)
+    ]
     ids = sorted(set(pushed) | set(merged), reverse=True)
+    if merged:
+        ids = await _without_repeated_boosts(redis, viewer_id, ids)
     return select_page(ids, Page(page.max_id, page.since_id, page.min_id, count))
 
 

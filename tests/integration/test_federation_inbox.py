@@ -189,7 +189,9 @@ async def test_a_real_servers_create_becomes_a_post_in_a_followers_home(
     peer_client, fed, fediverse, settings, name
 ):
     """Each server's own dialect (to/cc as strings, as:Public, contentMap, tags as an object,
-    replies to posts we do not hold) becomes a post its local follower sees."""
+    replies to posts we do not hold) becomes a post its local follower sees: on the author's
+    profile, and in home unless it replies to a post we do not hold (Mastodon's
+    filter_from_home: its author is unknown, so not someone the follower follows)."""
     activity = fixture_activity(name)
     activity.pop("signature", None)  # an LD signature by a key we do not know: ignored anyway
     actor_id = activity["actor"]
@@ -206,8 +208,11 @@ async def test_a_real_servers_create_becomes_a_post_in_a_followers_home(
 
     note = activity["object"]
     assert "<script" not in (await Post.get(uri=note["id"])).html
+    profile = await peer_client.get(f"/api/v1/accounts/{remote.id}/statuses", headers=bearer(token))
+    assert note["id"] in [status["uri"] for status in await profile.get_json()]
     home = await peer_client.get("/api/v1/timelines/home", headers=bearer(token))
-    assert note["id"] in [status["uri"] for status in await home.get_json()]
+    in_home = note["id"] in [status["uri"] for status in await home.get_json()]
+    assert in_home == (note.get("inReplyTo") is None)
 
 
 def proving_actor(fediverse: Fediverse):
