@@ -258,15 +258,25 @@ async def create_local_account(settings: Settings, new: NewAccount) -> User:
         raise await _taken_after_race(new) from None
 
 
+async def _self_service(new: NewAccount) -> NewAccount:
+    """A sign-up by the public, as the instance's registration mode allows it (or Forbidden)."""
+    mode = await instance_service.registration_mode()
+    if mode is instance_service.RegistrationMode.CLOSED:
+        raise Forbidden("This action is not allowed")
+    return replace(new, approved=mode is instance_service.RegistrationMode.OPEN, self_service=True)
+
+
+async def sign_up(settings: Settings, new: NewAccount) -> User:
+    """Sign-up by the public on the web: as ``register``, without an app or a token."""
+    return await create_local_account(settings, await _self_service(new))
+
+
 async def register(
     settings: Settings, new: NewAccount, *, application_id: int | None, scopes: frozenset[str]
 ) -> Registration:
     """Sign-up by the public through an app: the account and the app's first token for it, in one
     transaction. Closed sign-ups are refused; in approval mode the login waits for a moderator."""
-    mode = await instance_service.registration_mode()
-    if mode is instance_service.RegistrationMode.CLOSED:
-        raise Forbidden("This action is not allowed")
-    new = replace(new, approved=mode is instance_service.RegistrationMode.OPEN, self_service=True)
+    new = await _self_service(new)
     prepared = await _prepare(new)
     try:
         async with in_transaction():
@@ -296,6 +306,20 @@ async def authenticate(login: str, password: str) -> User | None:
     user.last_sign_in_at = now()
     await user.save(update_fields=["password_hash", "last_sign_in_at"])
     return user
+
+
+async def change_password(user_id: int, current: str, new_password: str) -> None:
+    """Replace the password after checking the current one (422 naming the field if wrong).
+    Ending other browser sessions is the caller's (services/web_sessions); API tokens stay."""
+    user = await User.get(id=user_id)
+    errors = _Errors()
+    if not user.password_hash or not await asyncio.to_thread(_verify, user.password_hash, current):
+        errors.add("current_password", "ERR_INVALID", "is invalid")
+    _check_no_nul({"password": new_password}, errors)
+    _check_password(new_password, errors)
+    errors.raise_if_any()
+    user.password_hash = await asyncio.to_thread(_hasher.hash, new_password)
+    await user.save(update_fields=["password_hash"])
 
 
 def _verify(password_hash: str, password: str) -> bool:

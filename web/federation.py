@@ -9,7 +9,7 @@ import logging
 from typing import Any
 
 import orjson
-from quart import Blueprint, Response, redirect, render_template, request
+from quart import Blueprint, Response, redirect, request
 
 from activitypub import render
 from activitypub.errors import SignatureError
@@ -20,6 +20,7 @@ from services.remote.fetch import instance_actor
 from services.remote.keys import verify_request
 from web.api.paths import snowflake_from_path
 from web.deps import backends, settings
+from web.ui import post_page, profile_page
 
 federation = Blueprint("federation", __name__)
 log = logging.getLogger(__name__)
@@ -76,11 +77,11 @@ async def actor(username: str) -> Response:
 
 
 @federation.get("/@<username>")
-async def profile(username: str) -> Response | str:
+async def profile(username: str) -> Response:
+    if not wants_activity_json():
+        return await profile_page(username)  # also /@user@host: a remote account held here
     account = await publish.local_actor(username)
-    if wants_activity_json():
-        return as2(activities.actor_document(account, settings()))
-    return await render_template("profile.html", account=account, instance=settings().instance)
+    return as2(activities.actor_document(account, settings()))
 
 
 @federation.get("/actor")
@@ -118,13 +119,11 @@ async def _object(post: dict[str, Any], account: Account) -> Response:
 
 
 @federation.get("/@<username>/<raw_id>")
-async def post_page(username: str, raw_id: str) -> Response | str:
-    account, post = await _post(username, raw_id)
-    if wants_activity_json():
-        return await _object(post, account)
-    return await render_template(
-        "post.html", account=account, post=post, instance=settings().instance
-    )
+async def post(username: str, raw_id: str) -> Response:
+    if not wants_activity_json():
+        return await post_page(username, raw_id)  # for the browser's viewer, not a signer
+    account, found = await _post(username, raw_id)
+    return await _object(found, account)
 
 
 @federation.get("/users/<username>/statuses/<raw_id>/activity")

@@ -7,18 +7,16 @@ The token and revoke endpoints answer RFC 6749 errors (``{"error": "invalid_gran
 from __future__ import annotations
 
 import dataclasses
-import hmac
-import re
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote_plus, urlencode
 
 from pydantic import BaseModel, ConfigDict
-from quart import Blueprint, Response, jsonify, render_template, request
+from quart import Blueprint, Response, jsonify, request
 from quart_rate_limiter import RateLimitExceeded, rate_limit
 from werkzeug.datastructures import MultiDict
 
+from models.accounts import User
 from services import oauth as oauth_service
-from services import tokens
 from services.applications import OOB_REDIRECT_URI
 from services.errors import BadRequest, ValidationFailed
 from services.oauth import (
@@ -29,9 +27,12 @@ from services.oauth import (
     authenticate_client,
 )
 from web.api.params import parse, request_data
-from web.deps import backends, settings
+from web.csrf import EXPIRED_MESSAGE, csrf_ok
+from web.deps import backends
 from web.errors import error_response
 from web.ratelimit import SIGN_IN, TOKEN
+from web.ui.render import page
+from web.ui.session import current_session, start_session
 
 if TYPE_CHECKING:
     from models.oauth import Application
@@ -40,9 +41,6 @@ oauth = Blueprint("oauth", __name__, template_folder="../ui/templates")
 
 M = TypeVar("M", bound=BaseModel)
 
-CSRF_COOKIE = "starling_oauth_csrf"
-CSRF_FIELD = "csrf_token"
-_CSRF_VALUE = re.compile(r"^[A-Za-z0-9_\-]{43}$")
 AUTHORIZE_FIELDS = (
     "response_type",
     "client_id",
@@ -54,10 +52,11 @@ AUTHORIZE_FIELDS = (
     "force_login",
 )
 # The pages hold passwords and codes: never framed, cached or leaked through Referer.
-# No form-action: browsers apply it to the redirect back to the app.
+# No form-action: browsers apply it to the redirect back to the app. The look is the web UI's.
 PAGE_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
@@ -222,8 +221,8 @@ async def revoke() -> Response:
 
 
 async def _page(template: str, status: int = 200, **context: Any) -> Response:
-    body = await render_template(template, instance=settings().instance, **context)
-    response = Response(body, status=status, mimetype="text/html")
+    """In the web UI's layout, with its session (a signed-in user only consents)."""
+    response = await page(template, status, **context)
     response.headers.update(PAGE_HEADERS)
     return response
 
@@ -243,43 +242,24 @@ async def _checked(fields: dict[str, str]) -> AuthorizationRequest:
     )
 
 
-def _csrf_token() -> str:
-    """The browser's CSRF token: the one in its cookie, or a new one."""
-    current = request.cookies.get(CSRF_COOKIE, "")
-    return current if _CSRF_VALUE.match(current) else tokens.new_secret()
-
-
-def _csrf_ok(form: MultiDict[str, str]) -> bool:
-    """Double submit: only a page we served (setting the cookie) knows the field's value."""
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    field = form.get(CSRF_FIELD, "")
-    return bool(_CSRF_VALUE.match(cookie)) and hmac.compare_digest(cookie, field)
+def _asks_password(fields: dict[str, str]) -> bool:
+    """force_login: the app wants the password typed again (Mastodon: to switch accounts)."""
+    return fields["force_login"].lower() in ("1", "true")
 
 
 async def _authorize_page(
     checked: AuthorizationRequest, fields: dict[str, str], status: int = 200, **extra: Any
 ) -> Response:
-    csrf = _csrf_token()
     scope = checked.scope_string
-    response = await _page(
+    return await _page(
         "oauth/authorize.html",
         status,
         app=checked.application,
         scopes=scope.split(),
         fields={**fields, "redirect_uri": checked.redirect_uri, "scope": scope},
-        csrf_field=CSRF_FIELD,
-        csrf_token=csrf,
+        ask_password=_asks_password(fields) or await current_session() is None,
         **extra,
     )
-    response.set_cookie(
-        CSRF_COOKIE,
-        csrf,
-        path="/oauth/authorize",
-        secure=settings().instance.https,
-        httponly=True,
-        samesite="Lax",
-    )
-    return response
 
 
 def _redirect_with(uri: str, params: dict[str, str]) -> Response:
@@ -311,17 +291,21 @@ async def authorize_form() -> Response:
 @rate_limit(limits=[SIGN_IN])
 async def authorize_submit() -> Response:
     form = await request.form
-    if not _csrf_ok(form):
-        message = "This form has expired. Go back, reload the page and try again."
-        return await _page("oauth/error.html", 403, title="Form expired", message=message)
+    if not csrf_ok(form):
+        return await _page("oauth/error.html", 403, title="Form expired", message=EXPIRED_MESSAGE)
     fields = _fields(form)
     checked = await _checked(fields)
     if form.get("decision") != "authorize":
         return await _finish(checked, fields["state"], error="access_denied")
+    session = await current_session()
+    if session is not None and not _asks_password(fields):
+        user = await User.get(id=session.user_id)  # signed in on the web: consent is enough
+        code = await oauth_service.issue_code(checked, user)
+        return await _finish(checked, fields["state"], code=code)
     login = form.get("login", "")
     try:
         user = await oauth_service.sign_in(login, form.get("password", ""))
     except OAuthError as exc:
         return await _authorize_page(checked, fields, 422, error=exc.message, login=login)
     code = await oauth_service.issue_code(checked, user)
-    return await _finish(checked, fields["state"], code=code)
+    return await start_session(await _finish(checked, fields["state"], code=code), user)

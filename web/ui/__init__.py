@@ -1,14 +1,27 @@
-"""Server-rendered pages. For now, the front page naming the instance."""
+"""Server-rendered pages (Jinja2 templates in templates/ui/, static files in web/static/).
+
+Every action is a plain HTML form (POST, CSRF token, 303 back); web/static/starling.js only
+enhances. Importing the modules below adds their routes to the one ``ui`` blueprint.
+"""
 
 from __future__ import annotations
 
-from quart import Blueprint, render_template
+from web.ui import (  # noqa: F401 - each module registers its routes on import
+    actions,
+    assets,
+    auth_pages,
+    avatars,
+    compose,
+    errors,
+    forms,
+    headers,
+    notification_pages,
+    search_page,
+    settings_pages,
+    timeline_pages,
+)
+from web.ui.blueprint import ui
+from web.ui.post_pages import post_page
+from web.ui.profile_pages import profile_page
 
-from web.deps import settings
-
-ui = Blueprint("ui", __name__, template_folder="templates")
-
-
-@ui.get("/")
-async def home() -> str:
-    return await render_template("home.html", instance=settings().instance)
+__all__ = ["post_page", "profile_page", "ui"]

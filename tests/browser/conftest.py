@@ -1,0 +1,104 @@
+"""Browser tests: Debian's Chromium driven by Playwright against a real running instance.
+
+Chromium comes from apt (Playwright's own download cannot reach its CDN here); the session
+installs it when missing. Screenshots go to tests/browser/screenshots/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, async_playwright
+from redis.asyncio import Redis
+
+from tests.instances import RunningInstance, instance_database_url, start_instance
+from tests.support import drop_database, redis_url_with_db
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+INSTANCE_REDIS_DB = 11
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+
+
+def install_chromium() -> str:
+    """Debian's chromium, installed with apt-get the first time (about 25 s)."""
+    if not Path(CHROMIUM).exists():
+        apt = shutil.which("apt-get")
+        assert apt, "chromium is missing and apt-get is not available to install it"
+        installed = subprocess.run([apt, "install", "-y", "chromium"], capture_output=True)
+        if installed.returncode != 0:  # stale package lists: refresh them once
+            subprocess.run([apt, "update", "-qq"], check=True, capture_output=True)
+            subprocess.run([apt, "install", "-y", "chromium"], check=True, capture_output=True)
+    assert Path(CHROMIUM).exists()
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    return install_chromium()
+
+
+@pytest.fixture(scope="session")
+async def browser(chromium_path: str) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture(scope="session")
+async def instance(
+    service_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RunningInstance]:
+    """One instance (web + worker, real migrations) for the browser tests."""
+    server_url, redis_server_url = service_urls
+    database_url = instance_database_url(server_url, "browser")
+    redis_url = redis_url_with_db(redis_server_url, INSTANCE_REDIS_DB)
+    await drop_database(database_url)
+    redis = Redis.from_url(redis_url)
+    await redis.flushdb()
+    await redis.aclose()
+    running = start_instance("browser", database_url, redis_url, tmp_path_factory.mktemp("ui"))
+    yield running
+    running.stop()
+    await drop_database(database_url)
+
+
+@pytest.fixture(autouse=True)
+async def fresh_rate_limits(instance: RunningInstance) -> None:
+    """Each test signs up and in from 127.0.0.1: start it with a full per-IP budget."""
+    redis = Redis.from_url(instance.env["STARLING_REDIS_URL"])
+    keys = await redis.keys("ratelimit:*")
+    if keys:
+        await redis.delete(*keys)
+    await redis.aclose()
+
+
+@pytest.fixture
+async def new_context(browser: Browser, instance: RunningInstance):
+    """Open browser contexts (a person each) on the instance; closed after the test."""
+    opened: list[BrowserContext] = []
+
+    async def open_context(**options) -> BrowserContext:
+        context = await browser.new_context(base_url=instance.base_url, **options)
+        context.set_default_timeout(10_000)
+        opened.append(context)
+        return context
+
+    yield open_context
+    for context in opened:
+        await context.close()

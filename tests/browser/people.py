@@ -1,0 +1,43 @@
+"""What a person does in the browser, step by step, as helpers the flows share."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+from playwright.async_api import Page, expect
+
+PASSWORD = "a long enough password"
+
+
+async def register(page: Page, username: str) -> None:
+    await page.goto("/register")
+    await page.get_by_label("Username").fill(username)
+    await page.get_by_label("E-mail").fill(f"{username}@example.com")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.locator("#agreement").check()
+    await page.get_by_role("button", name="Sign up").click()
+    await expect(page).to_have_url(re.compile(r".*/home$"))
+
+
+async def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
+    await page.goto("/login")
+    await page.get_by_label("Username or e-mail").fill(username)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def post(page: Page, text: str) -> None:
+    await page.goto("/home")
+    await page.get_by_label("What’s on your mind?").fill(text)
+    await page.get_by_role("button", name="Post", exact=True).click()
+
+
+async def reload_until(page: Page, text: str, seconds: float = 15) -> None:
+    """The fan-out runs in the worker: reload (bounded) until ``text`` shows."""
+    deadline = time.monotonic() + seconds
+    while await page.get_by_text(text).count() == 0:
+        assert time.monotonic() < deadline, f"{text!r} never showed on {page.url}"
+        await asyncio.sleep(0.3)
+        await page.reload()
