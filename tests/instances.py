@@ -6,6 +6,7 @@ and a free loopback port, and is stopped with Ctrl-C (SIGINT) as a person would.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
@@ -13,12 +14,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from redis.asyncio import Redis
 
-from tests.support import with_database_name
+from tests.support import drop_database, redis_url_with_db, with_database_name
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60.0
@@ -141,3 +144,24 @@ def _wait_until_up(instance: RunningInstance) -> None:
         time.sleep(0.2)
     instance.stop()
     raise RuntimeError(f"instance did not answer within {START_TIMEOUT} s:\n{instance.log()}")
+
+
+@contextlib.asynccontextmanager
+async def fresh_instance(
+    service_urls: tuple[str, str], name: str, redis_db: int, tmp: Path
+) -> AsyncIterator[RunningInstance]:
+    """``starling run`` on a new database and an emptied Redis database number (each suite
+    its own number: two instances on one number would run each other's jobs)."""
+    server_url, redis_server_url = service_urls
+    database_url = instance_database_url(server_url, name)
+    redis_url = redis_url_with_db(redis_server_url, redis_db)
+    await drop_database(database_url)
+    redis = Redis.from_url(redis_url)
+    await redis.flushdb()
+    await redis.aclose()
+    running = start_instance(name, database_url, redis_url, tmp)
+    try:
+        yield running
+    finally:
+        running.stop()
+        await drop_database(database_url)

@@ -15,8 +15,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, async_playwright
 from redis.asyncio import Redis
 
-from tests.instances import RunningInstance, instance_database_url, start_instance
-from tests.support import drop_database, redis_url_with_db
+from tests.instances import RunningInstance, fresh_instance
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -28,7 +27,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-INSTANCE_REDIS_DB = 11
+INSTANCE_REDIS_DB = 8  # 11 is test_cli's
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 
 
@@ -65,17 +64,10 @@ async def instance(
     service_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[RunningInstance]:
     """One instance (web + worker, real migrations) for the browser tests."""
-    server_url, redis_server_url = service_urls
-    database_url = instance_database_url(server_url, "browser")
-    redis_url = redis_url_with_db(redis_server_url, INSTANCE_REDIS_DB)
-    await drop_database(database_url)
-    redis = Redis.from_url(redis_url)
-    await redis.flushdb()
-    await redis.aclose()
-    running = start_instance("browser", database_url, redis_url, tmp_path_factory.mktemp("ui"))
-    yield running
-    running.stop()
-    await drop_database(database_url)
+    async with fresh_instance(
+        service_urls, "browser", INSTANCE_REDIS_DB, tmp_path_factory.mktemp("ui")
+    ) as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)
