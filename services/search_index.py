@@ -124,11 +124,6 @@ async def _forget(change_ids: list[int]) -> None:
     await connections.get("default").execute_query(_FORGET_SQL, [change_ids])
 
 
-async def pending_count() -> int:
-    rows = await _rows("SELECT count(*) AS n FROM search_changes")
-    return int(rows[0]["n"])
-
-
 # --- rebuild ----------------------------------------------------------------------------
 
 
