@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -45,6 +46,15 @@ class RunningInstance:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def wait_for_log(self, pattern: str, timeout: float = 30) -> re.Match[str]:
+        """The first match of ``pattern`` in the log, once it appears (``/ready`` may answer a
+        moment before the supervisor's own check prints its line)."""
+        deadline = time.monotonic() + timeout
+        while (found := re.search(pattern, self.log())) is None:
+            assert time.monotonic() < deadline, self.log()
+            time.sleep(0.1)
+        return found
 
     def stop(self) -> int:
         if self.process.poll() is None:

@@ -70,11 +70,7 @@ def test_create_user_refuses_a_taken_name(instance):
 
 
 def test_run_stops_web_and_worker_on_ctrl_c(instance):
-    # /ready may answer a moment before the supervisor's own check prints the line.
-    deadline = time.monotonic() + 30
-    while f"running at {instance.base_url}" not in instance.log():
-        assert time.monotonic() < deadline, instance.log()
-        time.sleep(0.1)
+    instance.wait_for_log(f"running at {re.escape(instance.base_url)}")
     assert instance.stop() == 0
     log = instance.log()
     assert "starling: stopped" in log
@@ -103,7 +99,7 @@ async def configured_instance(service_urls, tmp_path):
 def test_create_user_mints_the_urls_the_running_instance_serves(configured_instance):
     instance = configured_instance
     assert "STARLING_INSTANCE_HTTPS" not in instance.env
-    served = re.search(r"running at (\S+)", instance.log()).group(1)  # what `run` printed
+    served = instance.wait_for_log(r"running at (\S+)").group(1)  # what `run` printed
 
     result = starling(
         "create-user", "opal", "opal@example.com", "--password", "long enough pw",
