@@ -249,3 +249,16 @@ def ordered_collection_page(
     if next_page is not None:
         doc["next"] = next_page
     return doc
+
+
+def flag(activity_id: str, actor_id: str, objects: Sequence[str], content: str) -> dict[str, Any]:
+    """A report, as Mastodon sends it: from the instance actor (the reporter stays unnamed),
+    ``object`` the reported account followed by the reported posts, ``content`` the comment."""
+    return {
+        "@context": AS_CONTEXT,
+        "id": activity_id,
+        "type": "Flag",
+        "actor": actor_id,
+        "content": content,
+        "object": list(objects),
+    }

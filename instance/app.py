@@ -17,6 +17,8 @@ from web.errors import register_error_handlers
 from web.federation import federation
 from web.health import health
 from web.jsonprovider import OrjsonProvider
+from web.metrics import register_metrics
+from web.proxy import TrustedProxies
 from web.ratelimit import register_rate_limits
 from web.timing import register_server_timing
 from web.ui import ui
@@ -47,6 +49,9 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
     app.register_blueprint(federation)
     app.register_blueprint(ui)
     app.register_blueprint(health)
+    register_metrics(app)
+    if settings.server.trusted_proxies:
+        app.asgi_app = TrustedProxies(app.asgi_app, settings.server.trusted_proxies)  # type: ignore[method-assign]
 
     if backends is not None:
         app.extensions["starling"] = backends

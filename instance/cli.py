@@ -1,10 +1,12 @@
-"""The ``starling`` command: run, web, worker, migrate, makemigrations, create-user, reindex."""
+"""The ``starling`` command: run, web, worker, migrate, makemigrations, create-user, role,
+domains, reindex."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import subprocess
@@ -12,7 +14,9 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import NoReturn
 
+from instance import domains_cli, metrics_dir
 from instance.config import ConfigError, Settings, load_settings
+from instance.logs import configure_logging
 from instance.supervisor import REPORTED, StartFailed, health_url, listen_socket, supervise
 
 
@@ -98,7 +102,8 @@ def serve_web(settings: Settings, listener: socket.socket) -> int:
     config.worker_class = "uvloop"
     config.workers = settings.server.workers
     config.accesslog = None
-    config.errorlog = "-"
+    # A logger, not "-": Hypercorn's lines then go through our handler (JSON when configured).
+    config.errorlog = logging.getLogger("hypercorn.error")
     return run(config)
 
 
@@ -107,16 +112,19 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> None:
     fd = args.listen_fd
     listener = socket.socket(fileno=fd) if fd is not None else _listen(settings)
     with backing_services(settings) as resolved:
+        metrics_dir.prepare(resolved)  # before Hypercorn spawns the processes that record
+        configure_logging(resolved)
         code = serve_web(resolved, listener)
     if code:
         raise SystemExit(code)
 
 
-def cmd_worker(settings: Settings, _args: argparse.Namespace) -> None:
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     with backing_services(settings) as resolved:
+        metrics_dir.prepare(resolved)  # before the worker imports prometheus-client
         from workers.settings import run_worker
 
-        run_worker(resolved)
+        run_worker(resolved, args.queue)
 
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> None:
@@ -124,6 +132,7 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> None:
     listener = _listen(settings)
     with backing_services(settings) as resolved:
         _migrate(resolved)
+        metrics_dir.prepare(resolved)  # one directory for the children's metrics, inherited
         command = [sys.executable, "-m", "instance.cli"]
         fd = listener.fileno()
         web = [*command, "web", f"--listen-fd={fd}"]  # it inherits the bound socket
@@ -165,6 +174,42 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> None:
     with backing_services(settings) as resolved:
         _migrate(resolved)
         asyncio.run(create(resolved))
+
+
+def cmd_role(settings: Settings, args: argparse.Namespace) -> None:
+    """Make a local user an admin, a moderator, or a plain user again."""
+    from services import roles
+    from services.errors import StarlingError
+
+    async def change(resolved: Settings) -> str:
+        from instance import lifecycle
+
+        await lifecycle.open_orm(resolved)
+        try:
+            role = roles.parse_role(args.role)
+            user = await roles.set_role(await roles.user_by_username(args.name), role)
+            return f"starling: @{user.account.username} is now {role.value}"
+        finally:
+            await lifecycle.close_orm()
+
+    with backing_services(settings) as resolved:
+        _migrate(resolved)
+        try:
+            print(asyncio.run(change(resolved)))
+        except StarlingError as exc:
+            _fail(exc.message)
+
+
+def cmd_domains(settings: Settings, args: argparse.Namespace) -> None:
+    """Block, unblock and list remote domains (instance/domains_cli)."""
+    from services.errors import StarlingError
+
+    with backing_services(settings) as resolved:
+        _migrate(resolved)
+        try:
+            print(domains_cli.run(resolved, args))
+        except StarlingError as exc:
+            _fail(exc.message)
 
 
 def cmd_reindex(settings: Settings, _args: argparse.Namespace) -> None:
@@ -211,7 +256,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # Internal: `starling run` binds the address itself and passes the socket down.
     web.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
-    commands.add_parser("worker", help="run one background worker (arq)")
+    worker = commands.add_parser("worker", help="run one background worker (arq)")
+    worker.add_argument(
+        "--queue",
+        choices=("all", "jobs", "search"),
+        default="all",
+        help="jobs: deliveries, inbox, fan-out, sweeps; search: the indexer; all: both (default)",
+    )
     commands.add_parser("migrate", help="create the database if needed and apply migrations")
     make = commands.add_parser("makemigrations", help="write migrations for model changes")
     make.add_argument("--name", help="a name for the migration file")
@@ -220,6 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("email", help="e-mail address used to sign in")
     create.add_argument("--password", required=True, help="at least 8 characters")
     create.add_argument("--admin", action="store_true", help="give the account the admin role")
+    role = commands.add_parser("role", help="make a local user an admin, moderator or user")
+    role.add_argument("name", help="username of a local account")
+    role.add_argument("role", help="admin, moderator or user")
+    domains_cli.add_parser(commands)
     commands.add_parser(
         "reindex", help="rebuild the search index from the database (the instance may keep running)"
     )
@@ -233,6 +288,8 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], None]] = {
     "migrate": cmd_migrate,
     "makemigrations": cmd_makemigrations,
     "create-user": cmd_create_user,
+    "role": cmd_role,
+    "domains": cmd_domains,
     "reindex": cmd_reindex,
 }
 

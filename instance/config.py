@@ -7,14 +7,23 @@ receive a ``Settings`` (or call :func:`get_settings`, which loads it the first t
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import tomllib
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 VERSION = "0.1.0"
 # What /api/v1/instance reports: clients switch features on Mastodon's version number.
@@ -45,10 +54,46 @@ class InstanceSettings(_Section):
     contact_email: str = ""
 
 
+def _split_list(value: Any) -> Any:
+    """A list from TOML, or a comma-separated string from a STARLING_* variable."""
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+def _check_networks(value: tuple[str, ...]) -> tuple[str, ...]:
+    for network in value:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as exc:
+            raise ValueError(f"{network!r} is not a network ({exc})") from None
+    return value
+
+
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     workers: int = Field(1, ge=1, le=64)
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For / -Proto we believe;
+    # from anyone else those headers are ignored (any client could forge them).
+    trusted_proxies: tuple[str, ...] = ()
+
+    _split = field_validator("trusted_proxies", mode="before")(_split_list)
+    _valid = field_validator("trusted_proxies")(_check_networks)
+
+
+class MetricsSettings(_Section):
+    # Who may read /metrics: these addresses or networks, or anyone with the bearer token.
+    allow: tuple[str, ...] = ("127.0.0.1", "::1")
+    token: str = ""
+
+    _split = field_validator("allow", mode="before")(_split_list)
+    _valid = field_validator("allow")(_check_networks)
+
+
+class LoggingSettings(_Section):
+    format: Literal["text", "json"] = "text"  # json: one object per line, for log shippers
+    level: Literal["debug", "info", "warning", "error"] = "info"
 
 
 class DatabaseSettings(_Section):
@@ -123,6 +168,91 @@ class FederationSettings(_Section):
         return value
 
 
+def secure_or_loopback(url: str) -> bool:
+    """https, or plain http to this machine only (an OpenID provider run for tests or local
+    development): no global switch a production instance could leave on by mistake."""
+    parts = urlsplit(url)
+    if not parts.hostname or parts.username or parts.password:
+        return False
+    if parts.scheme == "https":
+        return True
+    if parts.scheme != "http":
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+class OIDCProviderSettings(_Section):
+    """One ``[[auth.oidc]]`` table: a third-party OpenID Connect provider to sign in with."""
+
+    # In URLs (/auth/oidc/NAME) and, unless ``label`` says otherwise, on the button.
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
+    label: str = Field("", max_length=60)
+    # Exactly as the provider's discovery document states it (a trailing slash counts).
+    issuer: str = Field(min_length=1)
+    client_id: str = Field(min_length=1)
+    client_secret: str = ""  # empty: a public client (PKCE only)
+    scopes: str = "openid profile email"
+
+    @field_validator("issuer")
+    @classmethod
+    def _secure_issuer(cls, value: str) -> str:
+        if not secure_or_loopback(value) or urlsplit(value).query or urlsplit(value).fragment:
+            raise ValueError("must be an https:// URL without query (http only on loopback)")
+        return value
+
+    @field_validator("scopes")
+    @classmethod
+    def _openid_scope(cls, value: str) -> str:
+        if "openid" not in value.split():
+            raise ValueError('must include "openid"')
+        return " ".join(value.split())
+
+    @property
+    def display_name(self) -> str:
+        return self.label or self.name
+
+
+class AuthSettings(_Section):
+    password_sign_in: bool = True  # false: only the providers below sign anyone in
+    oidc: tuple[OIDCProviderSettings, ...] = ()
+
+    @field_validator("oidc", mode="before")
+    @classmethod
+    def _json_list(cls, value: Any) -> Any:
+        """STARLING_AUTH_OIDC holds the providers as a JSON list of tables."""
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else []
+            except ValueError:
+                raise ValueError("must be a JSON list of providers") from None
+        return [value] if isinstance(value, dict) else value
+
+    @field_validator("oidc")
+    @classmethod
+    def _unique_names(
+        cls, value: tuple[OIDCProviderSettings, ...]
+    ) -> tuple[OIDCProviderSettings, ...]:
+        names = [provider.name.lower() for provider in value]
+        duplicate = next((name for name in names if names.count(name) > 1), None)
+        if duplicate:
+            raise ValueError(f"two providers are named {duplicate!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _someone_can_sign_in(self) -> AuthSettings:
+        if not self.password_sign_in and not self.oidc:
+            raise ValueError("password_sign_in is false but no [[auth.oidc]] provider is set")
+        return self
+
+    def provider(self, name: str) -> OIDCProviderSettings | None:
+        return next((p for p in self.oidc if p.name.lower() == name.lower()), None)
+
+
 class Settings(_Section):
     instance: InstanceSettings = InstanceSettings()
     server: ServerSettings = ServerSettings()
@@ -131,6 +261,9 @@ class Settings(_Section):
     storage: StorageSettings = StorageSettings()
     timeline: TimelineSettings = TimelineSettings()
     federation: FederationSettings = FederationSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    logging: LoggingSettings = LoggingSettings()
+    auth: AuthSettings = AuthSettings()
 
     @property
     def base_url(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit, urlunsplit
 
 from arq import create_pool
 from redis.asyncio import Redis
@@ -29,6 +30,15 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
     )
 
 
+def without_password(url: str) -> str:
+    """A URL fit for a log line: its password, if any, masked."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 async def open_orm(settings: Settings) -> None:
     # Tortoise 1.x keeps connections in a ContextVar; Quart's before_serving and arq's
     # on_startup run in another task than requests and jobs, hence the global fallback.
@@ -47,7 +57,7 @@ async def open_backends(settings: Settings, *, init_orm: bool = True) -> Backend
     queue = await create_pool(arq_redis_settings(settings.redis.url))
     http = SafeClient(fetch_policy(settings))
     search = SearchReader(location(settings.storage.data_dir))
-    log.info("backends open", extra={"database": settings.database.url})
+    log.info("backends open", extra={"database": without_password(settings.database.url)})
     return Backends(settings=settings, redis=redis, queue=queue, http=http, search=search)
 
 

@@ -97,6 +97,8 @@ class User(SnowflakeModel):
     registration_reason = fields.TextField(default="")
     last_sign_in_at = fields.DatetimeField(null=True)
     disabled_at = fields.DatetimeField(null=True)
+    # The address a sign-up came from, for moderators (Mastodon's Admin::Account ``ip``).
+    sign_up_ip = fields.CharField(max_length=45, null=True)
 
     class Meta:
         table = "users"

@@ -31,9 +31,21 @@ class Report(SnowflakeModel):
     forwarded = fields.BooleanField(default=False, db_default=False)
     uri = fields.CharField(max_length=1024, null=True, unique=True)
     resolved_at = fields.DatetimeField(null=True)
+    # Mastodon's rule_ids: which of the instance's rules (ids as strings) it says were broken.
+    rule_ids = fields.JSONField(default=list, db_default="[]")
+    # The moderator looking into it, and the one who closed it (with what they wrote).
+    assigned_account: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Account", related_name="reports_assigned", null=True, on_delete=fields.SET_NULL
+    )
+    action_taken_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Account", related_name="reports_resolved", null=True, on_delete=fields.SET_NULL
+    )
+    resolution_note = fields.TextField(default="", db_default="")
+    updated_at = fields.DatetimeField(auto_now=True, null=True)
 
     class Meta:
         table = "reports"
+        indexes = (("state", "id"),)
 
 
 class InstanceSetting(SnowflakeModel):

@@ -81,9 +81,17 @@ class Domain(SnowflakeModel):
     """What we know of a remote host: moderation and delivery health."""
 
     domain = fields.CharField(max_length=255, unique=True)
+    # A domain block (Mastodon's DomainBlock): ``blocked`` is severity "suspend", ``silenced``
+    # "silence", neither with ``blocked_at`` set is "noop". ``blocked_at`` is also the time its
+    # accounts were suspended or silenced at, so lifting it restores exactly those.
     blocked = fields.BooleanField(default=False, db_default=False)
     silenced = fields.BooleanField(default=False, db_default=False)
-    note = fields.TextField(default="")
+    blocked_at = fields.DatetimeField(null=True)
+    reject_media = fields.BooleanField(default=False, db_default=False)
+    reject_reports = fields.BooleanField(default=False, db_default=False)
+    obfuscate = fields.BooleanField(default=False, db_default=False)
+    note = fields.TextField(default="")  # the private comment, for moderators
+    public_comment = fields.TextField(default="", db_default="")
     consecutive_failures = fields.IntField(default=0, db_default=0)
     unreachable_since = fields.DatetimeField(null=True)
     last_success_at = fields.DatetimeField(null=True)

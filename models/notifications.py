@@ -16,6 +16,10 @@ class NotificationType(StrEnum):
     REBLOG = "reblog"
     FOLLOW = "follow"
     FOLLOW_REQUEST = "follow_request"
+    # For moderators and admins only: a new sign-up (the actor is the new account) and a new
+    # report (the actor is the reporter).
+    ADMIN_SIGN_UP = "admin.sign_up"
+    ADMIN_REPORT = "admin.report"
 
 
 class Notification(SnowflakeModel):
@@ -31,6 +35,14 @@ class Notification(SnowflakeModel):
     )
     post: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.Post",
+        related_name="notifications",
+        null=True,
+        on_delete=fields.CASCADE,
+        db_index=True,
+    )
+    # The report an ``admin.report`` notification is about.
+    report: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Report",
         related_name="notifications",
         null=True,
         on_delete=fields.CASCADE,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
 from argon2 import PasswordHasher
@@ -19,7 +20,7 @@ from models.accounts import Account, Role, User
 from models.ids import next_id
 from models.oauth import AccessToken
 from models.relationships import Follow, FollowState
-from services import activities, federate, oauth
+from services import activities, federate, oauth, signups
 from services import instance as instance_service
 from services.backends import Backends
 from services.errors import Forbidden, NotFound, ValidationFailed
@@ -49,6 +50,8 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a real password")
 
 Details = dict[str, list[dict[str, str]]]
+# Runs inside a new account's transaction, after its rows are written.
+AfterInsert = Callable[[User], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class NewAccount:
     # Sign-ups by the public must accept the rules and may not take reserved names.
     self_service: bool = False
     agreement: bool = False
+    ip: str | None = None  # where a sign-up came from, shown to moderators
 
 
 @dataclass(frozen=True)
@@ -233,6 +237,7 @@ async def _insert(settings: Settings, prepared: _Prepared) -> User:
         approved=new.approved,
         locale=new.locale,
         registration_reason=new.reason,
+        sign_up_ip=new.ip,
     )
 
 
@@ -248,14 +253,26 @@ async def _taken_after_race(new: NewAccount) -> ValidationFailed:
     )
 
 
-async def create_local_account(settings: Settings, new: NewAccount) -> User:
-    """A local account, its login and its key pair, written together or not at all."""
+async def create_local_account(
+    settings: Settings, new: NewAccount, *, then: AfterInsert | None = None
+) -> User:
+    """A local account, its login and its key pair, written together or not at all, with
+    what ``then`` adds for the new user (its OpenID Connect identity, say)."""
     prepared = await _prepare(new)
     try:
         async with in_transaction():
-            return await _insert(settings, prepared)
+            user = await _insert(settings, prepared)
+            if then is not None:
+                await then(user)
+            return user
     except IntegrityError:
         raise await _taken_after_race(new) from None
+
+
+def _check_passwords_allowed(settings: Settings, new: NewAccount) -> None:
+    # auth.password_sign_in = false: accounts come from OpenID Connect sign-ins only.
+    if new.password is not None and not settings.auth.password_sign_in:
+        raise Forbidden("Sign-ups with a password are turned off on this server")
 
 
 async def _self_service(new: NewAccount) -> NewAccount:
@@ -263,12 +280,19 @@ async def _self_service(new: NewAccount) -> NewAccount:
     mode = await instance_service.registration_mode()
     if mode is instance_service.RegistrationMode.CLOSED:
         raise Forbidden("This action is not allowed")
+    approval = mode is instance_service.RegistrationMode.APPROVED
+    if approval and not new.reason.strip() and await instance_service.reason_required():
+        blank = {"error": "ERR_BLANK", "description": "can't be blank"}
+        raise invalid({"reason": [blank]}, "Reason can't be blank")
     return replace(new, approved=mode is instance_service.RegistrationMode.OPEN, self_service=True)
 
 
-async def sign_up(settings: Settings, new: NewAccount) -> User:
+async def sign_up(settings: Settings, new: NewAccount, *, then: AfterInsert | None = None) -> User:
     """Sign-up by the public on the web: as ``register``, without an app or a token."""
-    return await create_local_account(settings, await _self_service(new))
+    _check_passwords_allowed(settings, new)
+    user = await create_local_account(settings, await _self_service(new), then=then)
+    await signups.tell_staff(user.account_id)  # type: ignore[attr-defined]
+    return user
 
 
 async def register(
@@ -276,6 +300,7 @@ async def register(
 ) -> Registration:
     """Sign-up by the public through an app: the account and the app's first token for it, in one
     transaction. Closed sign-ups are refused; in approval mode the login waits for a moderator."""
+    _check_passwords_allowed(settings, new)
     new = await _self_service(new)
     prepared = await _prepare(new)
     try:
@@ -286,6 +311,7 @@ async def register(
             )
     except IntegrityError:
         raise await _taken_after_race(new) from None
+    await signups.tell_staff(user.account_id)  # type: ignore[attr-defined]
     return Registration(user=user, raw_token=raw, token=token)
 
 

@@ -153,6 +153,12 @@ async def purge_account(backends: Backends, account: Account) -> None:
     nothing signed by it is accepted again and a late copy of its posts is dropped."""
     if account.is_local:
         raise NotFound("Record not found")
+    await purge_rows(backends, account)
+
+
+async def purge_rows(backends: Backends, account: Account) -> None:
+    """What ``purge_account`` deletes, for any account (services/moderation purges local
+    ones an admin suspended, after their peers heard the Delete)."""
     conn = connections.get("default")
     _, affected_rows = await conn.execute_query(_AFFECTED_SQL, [account.id])
     affected = [row["id"] for row in affected_rows]

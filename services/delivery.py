@@ -26,7 +26,7 @@ from activitypub.signatures import HttpSigner
 from activitypub.vocab import ACTIVITY_JSON
 from instance.config import Settings
 from models.federation import Delivery, DeliveryState
-from services import domains, federate, jobs
+from services import domains, federate, jobs, logcontext
 from services.backends import Backends
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,9 @@ FROM accounts a
 WHERE d.id = $1 AND d.state = 'pending' AND a.id = d.signer_id
   AND (d.lease_until IS NULL OR d.lease_until < now())
   AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now() + interval '1 second')
-RETURNING d.id, d.inbox, d.domain, d.payload::text AS payload, d.attempts, d.created_at,
-          d.next_attempt_at, a.public_key_id AS key_id, COALESCE(a.private_key, '') AS private_key
+RETURNING d.id, d.activity_id, d.inbox, d.domain, d.payload::text AS payload, d.attempts,
+          d.created_at, d.next_attempt_at, a.public_key_id AS key_id,
+          COALESCE(a.private_key, '') AS private_key
 """
 
 _RECORD_SQL = """
@@ -102,6 +103,7 @@ class _Row:
     """What one attempt needs of a Delivery row and its signer: one query, no ORM."""
 
     id: int
+    activity_id: str
     inbox: str
     domain: str
     payload: str  # the activity, as JSON text: sent as it is stored
@@ -124,6 +126,7 @@ async def attempt(backends: Backends, delivery_id: int) -> Attempt | None:
     row = await _claim(delivery_id)
     if row is None:
         return None
+    logcontext.activity_id.set(row.activity_id)  # on every log line of this attempt
     settings, redis = backends.settings, backends.redis
     known = await domains.states(redis)
     if row.domain in known.blocked:

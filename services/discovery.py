@@ -55,7 +55,8 @@ async def nodeinfo_document(settings: Settings, redis: Redis, version: str) -> d
     return nodeinfo.document(
         version,
         software_version=VERSION,
-        open_registrations=info.registration_mode is instance_service.RegistrationMode.OPEN,
+        # As Mastodon: sign-ups that wait for approval are still open to anyone.
+        open_registrations=info.registration_mode is not instance_service.RegistrationMode.CLOSED,
         usage=usage,
         node_name=info.title,
         node_description=info.description,

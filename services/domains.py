@@ -54,9 +54,9 @@ WHERE domain = $1 AND state = 'pending' AND next_attempt_at > now()
 """
 
 _STATES_SQL = """
-SELECT domain, blocked, consecutive_failures > 0 AS failing,
+SELECT domain, blocked, silenced, consecutive_failures > 0 AS failing,
        unreachable_since IS NOT NULL AS unreachable
-FROM domains WHERE blocked OR consecutive_failures > 0 OR unreachable_since IS NOT NULL
+FROM domains WHERE blocked OR silenced OR consecutive_failures > 0 OR unreachable_since IS NOT NULL
 """
 
 
@@ -66,7 +66,8 @@ class States:
 
     version: bytes | None
     checked_at: float  # time.monotonic() of the last look at the counter
-    blocked: frozenset[str]
+    blocked: frozenset[str]  # suspended by an admin (services/domain_blocks)
+    silenced: frozenset[str]
     failing: frozenset[str]  # at least one failure since the last success
     unreachable: frozenset[str]
 
@@ -99,6 +100,7 @@ async def states(redis: Redis) -> States:
         version=version,
         checked_at=moment,
         blocked=frozenset(row["domain"] for row in rows if row["blocked"]),
+        silenced=frozenset(row["domain"] for row in rows if row["silenced"]),
         failing=frozenset(row["domain"] for row in rows if row["failing"]),
         unreachable=frozenset(row["domain"] for row in rows if row["unreachable"]),
     )

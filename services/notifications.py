@@ -14,6 +14,8 @@ from datetime import datetime
 from redis.asyncio import Redis
 from tortoise import connections
 
+from models.accounts import Account
+from models.admin import Report
 from models.notifications import Notification, NotificationType
 from services.errors import NotFound
 from services.paging import Page
@@ -24,7 +26,7 @@ TYPES = frozenset(kind.value for kind in NotificationType)
 MAX_ID = 2**63 - 1
 
 _PAGE_SQL = """
-SELECT n.id, n.type, n.created_at, n.actor_id, n.post_id FROM notifications n
+SELECT n.id, n.type, n.created_at, n.actor_id, n.post_id, n.report_id FROM notifications n
 WHERE n.recipient_id = $1
   AND ($2::bigint IS NULL OR n.id < $2) AND ($3::bigint IS NULL OR n.id > $3)
   AND ($4::text[] IS NULL OR n.type = ANY($4::text[]))
@@ -55,6 +57,7 @@ class Item:
     created_at: datetime
     actor_id: int
     post_id: int | None
+    report_id: int | None = None  # admin.report: the report it is about
 
 
 # Mastodon's groupable types: likes and boosts of one post, and follows, each within an hour.
@@ -84,6 +87,8 @@ class NotificationPage:
     items: list[Item]
     row_ids: list[int]
     hydrated: Hydrated = field(default_factory=lambda: Hydrated(posts=[]))
+    # admin.report notifications' reports, each with the reported account, by report id.
+    reports: dict[int, tuple[Report, Account]] = field(default_factory=dict)
 
     def post_of(self, item: Item) -> Snapshot | None:
         if item.post_id is None:
@@ -100,7 +105,14 @@ async def _rows(
     args += [filters.account_id, only_id, page.limit]
     _, rows = await connections.get("default").execute_query(sql, args)
     items = [
-        Item(row["id"], row["type"], row["created_at"], row["actor_id"], row["post_id"])
+        Item(
+            row["id"],
+            row["type"],
+            row["created_at"],
+            row["actor_id"],
+            row["post_id"],
+            row["report_id"],
+        )
         for row in rows
     ]
     return sorted(items, key=lambda item: item.id, reverse=True)
@@ -120,7 +132,18 @@ async def _hydrate(redis: Redis, recipient_id: int, items: list[Item]) -> Notifi
         and item.actor_id in actors
         and not actors[item.actor_id]["suspended_at"]
     ]
-    return NotificationPage(items=shown, row_ids=[item.id for item in items], hydrated=hydrated)
+    reports = await _reports({item.report_id for item in shown if item.report_id})
+    shown = [item for item in shown if item.report_id is None or item.report_id in reports]
+    return NotificationPage(
+        items=shown, row_ids=[item.id for item in items], hydrated=hydrated, reports=reports
+    )
+
+
+async def _reports(ids: set[int]) -> dict[int, tuple[Report, Account]]:
+    if not ids:
+        return {}
+    found = await Report.filter(id__in=sorted(ids)).select_related("target")
+    return {report.id: (report, report.target) for report in found}
 
 
 async def read_page(

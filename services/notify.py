@@ -14,7 +14,7 @@ from tortoise.timezone import now
 
 from models.accounts import Account
 from models.notifications import Notification, NotificationType
-from models.relationships import Block, Mute
+from models.relationships import Block, Follow, FollowState, Mute
 
 
 async def _silenced_by(recipient_ids: list[int], actor_id: int) -> set[int]:
@@ -32,6 +32,16 @@ async def _silenced_by(recipient_ids: list[int], actor_id: int) -> set[int]:
     return {a if a != actor_id else t for a, t in blocking} | set(muting)
 
 
+async def _unheard(recipient_ids: list[int], actor_id: int) -> set[int]:
+    """A silenced actor (services/moderation) is heard only by its followers, as on Mastodon."""
+    if not await Account.filter(id=actor_id, silenced_at__isnull=False).exists():
+        return set()
+    followers = await Follow.filter(
+        followee_id=actor_id, follower_id__in=recipient_ids, state=FollowState.ACCEPTED
+    ).values_list("follower_id", flat=True)
+    return set(recipient_ids) - set(followers)
+
+
 async def notify_many(
     kind: NotificationType, recipient_ids: Iterable[int], actor_id: int, post_id: int | None = None
 ) -> list[Notification]:
@@ -42,7 +52,7 @@ async def notify_many(
     local = await Account.filter(id__in=candidates, domain__isnull=True).values_list(
         "id", flat=True
     )
-    silenced = await _silenced_by(list(local), actor_id)
+    silenced = await _silenced_by(list(local), actor_id) | await _unheard(list(local), actor_id)
     recipients = [r for r in candidates if r in set(local) - silenced]
     created = []
     for recipient in recipients:

@@ -20,6 +20,7 @@ from whoosh import query as wq
 from activitypub import webfinger
 from search import query as sq
 from search.reader import Hits, SearchUnavailable
+from services import metrics
 from services.backends import Backends
 from services.errors import NotFound, Unavailable
 from services.postcache import Snapshot, load_accounts
@@ -144,6 +145,7 @@ def _in_range(post_id: int, request: PostSearch) -> bool:
     )
 
 
+@metrics.timed(metrics.SEARCH.labels("posts"))
 async def search_posts(backends: Backends, viewer_id: int, request: PostSearch) -> Hydrated:
     """Posts matching the query that the viewer may find, best first."""
     parsed = sq.parse(request.text)
@@ -160,6 +162,8 @@ async def search_posts(backends: Backends, viewer_id: int, request: PostSearch) 
         ids = [post_id for post_id in ids if _in_range(post_id, request)]
         latest = await hydrate(backends.redis, viewer_id, ids, hide_muted=True)
         opted_out = {a for a, snapshot in latest.accounts.items() if not snapshot["indexable"]}
+        # Silenced authors (Mastodon's "limited") are found only by their followers, too.
+        opted_out |= set(await _ids(_SILENCED_SQL, list(latest.accounts)))
         return [p for p in latest.posts if _findable(p, viewer_id, opted_out, latest)]
 
     want = request.offset + request.limit
@@ -181,9 +185,11 @@ _BLOCKS_SQL = (
     "SELECT target_id FROM blocks WHERE account_id = $1"
     " UNION SELECT account_id FROM blocks WHERE target_id = $1"
 )
+_SILENCED_SQL = "SELECT id FROM accounts WHERE id = ANY($1::bigint[]) AND silenced_at IS NOT NULL"
 _FOLLOWING_SQL = "SELECT followee_id FROM follows WHERE follower_id = $1 AND state = 'accepted'"
 
 
+@metrics.timed(metrics.SEARCH.labels("accounts"))
 async def search_accounts(
     backends: Backends, viewer_id: int | None, request: AccountSearch
 ) -> list[Snapshot]:
@@ -205,10 +211,12 @@ async def search_accounts(
     async def keep(ids: list[int]) -> list[Snapshot]:
         if resolved is not None and resolved not in ids:
             ids = [resolved, *ids]
+        found = await _unblocked(backends, ids, blocked)
+        silenced = set(await _ids(_SILENCED_SQL, [account["id"] for account in found]))
         return [
             account
-            for account in await _unblocked(backends, ids, blocked)
-            if account["discoverable"]
+            for account in found
+            if (account["discoverable"] and account["id"] not in silenced)
             or account["id"] in following
             or account["id"] == resolved
             or _acct_of(account) == exact

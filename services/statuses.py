@@ -64,6 +64,32 @@ async def viewer_state(
     )
 
 
+_RELATIONS_SQL = """
+SELECT
+  ARRAY(SELECT followee_id FROM follows WHERE follower_id = $1 AND state = 'accepted')
+      AS following,
+  ARRAY(SELECT target_id FROM mutes
+        WHERE account_id = $1 AND (expires_at IS NULL OR expires_at > now())) AS muted,
+  ARRAY(SELECT target_id FROM blocks WHERE account_id = $1
+        UNION SELECT account_id FROM blocks WHERE target_id = $1) AS blocked
+"""
+
+
+async def relations(viewer_id: int | None) -> ViewerState:
+    """Everyone the viewer follows, mutes and blocks (or is blocked by), for checking posts
+    one at a time as they come (the streaming API) rather than a page at once."""
+    if viewer_id is None:
+        return ViewerState()
+    _, rows = await connections.get("default").execute_query(_RELATIONS_SQL, [viewer_id])
+    row = rows[0]
+    return ViewerState(
+        viewer_id=viewer_id,
+        following=frozenset(row["following"]),
+        muted=frozenset(row["muted"]),
+        blocked=frozenset(row["blocked"]),
+    )
+
+
 def can_see(post: Snapshot, viewer: ViewerState) -> bool:
     """Whether ``viewer`` may read ``post`` at all (boost wrappers are checked by the caller)."""
     author = post["author_id"]
@@ -97,10 +123,10 @@ def _hidden_by_mute(post: Snapshot, original: Snapshot | None, viewer: ViewerSta
     return bool(authors & viewer.muted)
 
 
-async def hydrate(
-    redis: Redis, viewer_id: int | None, ids: Sequence[int], *, hide_muted: bool = False
-) -> Hydrated:
-    """Snapshots for ``ids`` that exist and that the viewer may see, in the same order."""
+async def load(redis: Redis, ids: Sequence[int]) -> Hydrated:
+    """The posts of ``ids`` that exist, their boosted posts and every account they name, with
+    no viewer and nothing filtered: ``hydrate`` applies a viewer's rules, ``is_visible`` one
+    post's (the streaming API loads once and checks each subscriber)."""
     posts = await load_posts(redis, ids)
     original_ids = {p["boost_of_id"] for p in posts.values() if p["boost_of_id"]}
     originals = await load_posts(redis, original_ids)
@@ -108,23 +134,36 @@ async def hydrate(
     accounts = await load_accounts(
         redis, {p["author_id"] for p in every} | {m for p in every for m in p["mention_ids"]}
     )
+    return Hydrated(
+        posts=[posts[i] for i in ids if i in posts], originals=originals, accounts=accounts
+    )
+
+
+def is_visible(post: Snapshot, loaded: Hydrated, viewer: ViewerState, *, hide_muted: bool) -> bool:
+    """Whether ``viewer`` sees ``post`` (one of ``loaded``'s): its author's and a boosted post's
+    visibility, suspensions, and mutes when ``hide_muted`` (timelines; not a post's own page)."""
+    if not can_see(post, viewer):
+        return False
+    original = loaded.originals.get(post["boost_of_id"]) if post["boost_of_id"] else None
+    if post["boost_of_id"] and (original is None or not can_see(original, viewer)):
+        return False
+    if _suspended(loaded.accounts, post, original):
+        return False
+    return not (hide_muted and _hidden_by_mute(post, original, viewer))
+
+
+async def hydrate(
+    redis: Redis, viewer_id: int | None, ids: Sequence[int], *, hide_muted: bool = False
+) -> Hydrated:
+    """Snapshots for ``ids`` that exist and that the viewer may see, in the same order."""
+    loaded = await load(redis, ids)
+    every = [*loaded.posts, *loaded.originals.values()]
     viewer = await viewer_state(
         viewer_id, [p["id"] for p in every], {p["author_id"] for p in every}
     )
-    visible = []
-    for post_id in ids:
-        post = posts.get(post_id)
-        if post is None or not can_see(post, viewer):
-            continue
-        original = originals.get(post["boost_of_id"]) if post["boost_of_id"] else None
-        if post["boost_of_id"] and (original is None or not can_see(original, viewer)):
-            continue
-        if _suspended(accounts, post, original):
-            continue
-        if hide_muted and _hidden_by_mute(post, original, viewer):
-            continue
-        visible.append(post)
-    return Hydrated(posts=visible, originals=originals, accounts=accounts, viewer=viewer)
+    loaded.posts = [p for p in loaded.posts if is_visible(p, loaded, viewer, hide_muted=hide_muted)]
+    loaded.viewer = viewer
+    return loaded
 
 
 def _suspended(accounts: dict[int, Snapshot], post: Snapshot, original: Snapshot | None) -> bool:

@@ -276,9 +276,8 @@ async def fan_out(redis: Redis, settings: Settings, post: Snapshot) -> int:
     # Size counts every local follower, whoever gets this post (not only those who want boosts).
     big = len(followers) > settings.timeline.fanout_max_followers
     was_big = await _mark_big(redis, settings, author_id, big)
-    recipients = [author_id, *tag_followers]
-    if not big:
-        recipients += [f.account_id for f in followers if feed_rules.reaches_follower(post, f)]
+    readers = [f.account_id for f in followers if feed_rules.reaches_follower(post, f)]
+    recipients = [author_id, *tag_followers, *([] if big else readers)]
     pushed = await push(redis, recipients, [(post_id, post["boost_of_id"])], author_id=author_id)
     if was_big and not big:
         pushed += await _backfill(redis, author_id, post_id)
@@ -522,10 +521,12 @@ def trim(hydrated: Hydrated, page: Page) -> Hydrated:
 
 # --- lists read straight from Postgres: the public timelines and an account's posts -------
 
+# Silenced accounts (one by one, or by a domain block) stay out, as in Mastodon's PublicFeed.
 _PUBLIC_SQL = """
 SELECT p.id FROM posts p
 WHERE p.visibility = 'public' AND p.boost_of_id IS NULL AND p.in_reply_to_id IS NULL
   AND p.in_reply_to_uri IS NULL AND p.deleted_at IS NULL {local}
+  AND NOT EXISTS (SELECT 1 FROM accounts s WHERE s.id = p.author_id AND s.silenced_at IS NOT NULL)
   AND ($1::bigint IS NULL OR p.id < $1) AND ($2::bigint IS NULL OR p.id > $2)
 ORDER BY p.id {order} LIMIT $3
 """

@@ -83,6 +83,13 @@ async def end_others(redis: Redis, session: WebSession) -> int:
     return len(others)
 
 
+async def end_all(redis: Redis, user_id: int) -> int:
+    """End every session of a user (suspended or disabled by a moderator); answers how many."""
+    members = await redis.smembers(USER_SESSIONS_KEY.format(user_id))
+    await _end(redis, user_id, [m.decode() for m in members])
+    return len(members)
+
+
 async def _end(redis: Redis, user_id: int, digests: list[str]) -> None:
     if not digests:
         return

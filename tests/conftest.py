@@ -26,6 +26,7 @@ from models import tortoise_config
 from models.migrate import apply_migrations
 from services.backends import Backends
 from services.domains import forget_cached_states
+from services.instance import forget_site
 from services.remote.fetch import forget_instance_actor
 from services.remote.keys import forget_cached_keys
 from tests.support import drop_database, private_redis, redis_url_with_db, with_database_name
@@ -101,6 +102,7 @@ async def backends(settings: Settings, database: str) -> AsyncIterator[Backends]
     forget_instance_actor()
     forget_cached_keys()
     forget_cached_states()
+    forget_site()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from activitypub import render
 from activitypub.errors import SignatureError
 from activitypub.vocab import ACTIVITY_JSON, is_activity_json
 from models.accounts import Account
-from services import activities, inbox, publish
+from services import activities, inbox, metrics, publish
 from services.remote.fetch import instance_actor
 from services.remote.keys import verify_request
 from web.api.paths import snowflake_from_path
@@ -186,7 +186,12 @@ async def instance_outbox() -> Response:
 
 async def _receive() -> Response:
     body = await request.get_data()
-    await inbox.receive(backends(), "POST", request_url(), request.headers, body)
+    try:
+        new = await inbox.receive(backends(), "POST", request_url(), request.headers, body)
+    except Exception:  # counted, then answered by web/errors as always
+        metrics.INBOX_RECEIVED.labels("rejected").inc()
+        raise
+    metrics.INBOX_RECEIVED.labels("accepted" if new else "duplicate").inc()
     return Response("", status=202)
 
 

@@ -12,7 +12,8 @@ KEY_PREFIX = "ratelimit:"
 
 
 async def remote_addr_key() -> str:
-    """The TCP peer's address. Not X-Forwarded-For: any client could forge that header."""
+    """The TCP peer's address, or the client's behind a configured proxy (web/proxy); never
+    X-Forwarded-For from anyone else: any client could forge that header."""
     client = request.scope.get("client")
     return client[0] if client else "unknown"
 

@@ -11,8 +11,8 @@ import logging
 from typing import Any
 
 from models.accounts import Account
-from models.federation import InboxItem, InboxState
-from services import delivery, inbox
+from models.federation import DeliveryState, InboxItem, InboxState
+from services import delivery, inbox, metrics
 from services.backends import Backends
 from services.inbound import dispatch
 from services.remote import actors
@@ -32,8 +32,22 @@ async def _deliver_one(backends: Backends, delivery_id: int) -> str:
     except Exception as exc:  # the outer boundary: recorded; the sweep tries again later
         log.exception("delivery crashed", extra={"delivery": delivery_id})
         await delivery.record_crash(backends, delivery_id, f"internal error: {exc!r}")
+        metrics.DELIVERIES.labels("crashed").inc()
         return "crashed"
+    metrics.DELIVERIES.labels(_outcome(outcome)).inc()
     return outcome.state.value if outcome else "skipped"
+
+
+def _outcome(attempt: delivery.Attempt | None) -> str:
+    """delivered, retry (will be tried again), postponed (its domain is unreachable: no
+    attempt spent), failed (final), blocked, or skipped (nothing to do: done or not due)."""
+    if attempt is None:
+        return "skipped"
+    if attempt.state is DeliveryState.PENDING:
+        return "postponed" if attempt.error == "domain unreachable" else "retry"
+    if attempt.state is DeliveryState.FAILED and attempt.error == "domain blocked":
+        return "blocked"
+    return attempt.state.value
 
 
 async def process_inbox(ctx: dict[str, Any], *item_ids: int) -> list[str]:
@@ -50,7 +64,9 @@ async def _apply_one(backends: Backends, item_id: int) -> str:
         await InboxItem.filter(id=item_id).update(
             state=InboxState.FAILED, last_error=f"internal error: {exc!r}"[:2000]
         )
+        metrics.INBOX_PROCESSED.labels("crashed").inc()
         return InboxState.FAILED.value
+    metrics.INBOX_PROCESSED.labels("retry" if outcome.retry else outcome.state.value).inc()
     if outcome.retry:
         item = await InboxItem.get(id=item_id)
         seconds = delivery.backoff(backends.settings, item.attempts)

@@ -9,13 +9,15 @@ import signal
 from typing import Any
 
 from arq import cron
+from arq.constants import default_queue_name
 from arq.worker import Worker, func
 
 from instance import lifecycle
 from instance.backing import arq_redis_settings
 from instance.config import Settings, get_settings
 from instance.logs import configure_logging
-from workers import federation, housekeeping, search, timelines
+from services import metrics
+from workers import federation, housekeeping, instrument, search, timelines
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +65,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 def build_worker(settings: Settings, **overrides: Any) -> Worker:
     """A worker for ``settings``; tests pass ``burst=True`` and no cron jobs."""
     options: dict[str, Any] = {
-        "functions": TASKS,
-        "cron_jobs": cron_jobs(settings),
+        "functions": instrument.functions(default_queue_name, TASKS),
+        "cron_jobs": instrument.cron_jobs(default_queue_name, cron_jobs(settings)),
         "max_jobs": MAX_JOBS,
         "poll_delay": POLL_DELAY_SECONDS,
         "redis_settings": arq_redis_settings(settings.redis.url),
@@ -81,18 +83,19 @@ def build_search_worker(settings: Settings, **overrides: Any) -> Worker:
     """The indexer: one job at a time on its own queue (the index has one writer)."""
     index = func(search.index_search, keep_result=0, timeout=search.JOB_TIMEOUT_SECONDS)
     every = search.SWEEP_EVERY_SECONDS
+    sweep = [
+        cron(
+            search.index_search,
+            second=set(range(0, 60, every)),
+            run_at_startup=True,
+            keep_result=0,
+            timeout=search.JOB_TIMEOUT_SECONDS,
+        )
+    ]
     options: dict[str, Any] = {
-        "functions": [index],
+        "functions": instrument.functions(search.QUEUE, [index]),
         "queue_name": search.QUEUE,
-        "cron_jobs": [
-            cron(
-                search.index_search,
-                second=set(range(0, 60, every)),
-                run_at_startup=True,
-                keep_result=0,
-                timeout=search.JOB_TIMEOUT_SECONDS,
-            )
-        ],
+        "cron_jobs": instrument.cron_jobs(search.QUEUE, sweep),
         "max_jobs": 1,
         "poll_delay": POLL_DELAY_SECONDS,
         "redis_settings": arq_redis_settings(settings.redis.url),
@@ -105,31 +108,40 @@ def build_search_worker(settings: Settings, **overrides: Any) -> Worker:
     return Worker(**options)
 
 
-def run_worker(settings: Settings) -> None:
-    configure_logging()
-    log.info("worker starting")
-    asyncio.run(_run_workers(settings))
+def run_worker(settings: Settings, queue: str = "all") -> None:
+    configure_logging(settings)
+    log.info("worker starting", extra={"queues": queue})
+    asyncio.run(_run_workers(settings, queue))
 
 
-async def _run_workers(settings: Settings) -> None:
-    """The job worker and the search indexer in one process and event loop, sharing its ORM
-    connections, until SIGINT or SIGTERM (or one of them stops)."""
+def _workers(settings: Settings, queue: str) -> list[Worker]:
+    workers = []
+    if queue in ("all", "jobs"):
+        jobs_worker = build_worker(settings, handle_signals=False)
+        jobs_worker.ctx["init_orm"] = False  # this process's ORM connections are shared
+        workers.append(jobs_worker)
+    if queue in ("all", "search"):
+        workers.append(build_search_worker(settings))
+    return workers
+
+
+async def _run_workers(settings: Settings, queue: str = "all") -> None:
+    """The job worker and/or the search indexer in one process and event loop, sharing its
+    ORM connections, until SIGINT or SIGTERM (or one of them stops)."""
     await lifecycle.open_orm(settings)
-    workers = [
-        build_worker(settings, handle_signals=False),
-        build_search_worker(settings),
-    ]
-    workers[0].ctx["init_orm"] = False
+    workers = _workers(settings, queue)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     running = [asyncio.create_task(worker.async_run()) for worker in workers]
     stopping = asyncio.create_task(stop.wait())
+    sampling = asyncio.create_task(metrics.sample_forever("worker"))
     try:
         await asyncio.wait([*running, stopping], return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopping.cancel()
+        sampling.cancel()
         for worker in workers:
             await worker.close()
         for task in running:

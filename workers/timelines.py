@@ -6,7 +6,7 @@ import logging
 import time
 from typing import Any
 
-from services import timelines
+from services import metrics, timelines
 from services.backends import Backends
 from services.postcache import load_posts
 
@@ -20,6 +20,8 @@ async def fanout(ctx: dict[str, Any], post_id: int) -> int:
     if post is None:
         return 0  # deleted before we got to it: nothing to push
     pushed = await timelines.fan_out(backends.redis, backends.settings, post)
+    metrics.FANOUT.observe(time.perf_counter() - started)
+    metrics.FANOUT_TIMELINES.inc(pushed)
     log.info(
         "fanned out",
         extra={

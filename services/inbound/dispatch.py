@@ -11,6 +11,7 @@ from activitypub import parse
 from activitypub.errors import FetchError, ProtocolError
 from models.accounts import Account
 from models.federation import InboxItem, InboxState
+from services import logcontext
 from services.backends import Backends
 from services.errors import StarlingError
 from services.inbound import (
@@ -22,6 +23,7 @@ from services.inbound import (
     block,
     create,
     delete,
+    flag,
     follow,
     like,
     move,
@@ -32,8 +34,7 @@ from services.remote.actors import REFRESH_JOB, is_stale
 
 log = logging.getLogger(__name__)
 
-# Unknown types (Add, Remove, Flag until reports exist, Question votes...) are stored and
-# ignored, never errors.
+# Unknown types (Add, Remove, Question votes...) are stored and ignored, never errors.
 HANDLERS: dict[str, Handler] = {
     "Follow": follow.handle,
     "Accept": accept.handle_accept,
@@ -47,6 +48,7 @@ HANDLERS: dict[str, Handler] = {
     "Announce": announce.handle,
     "Block": block.handle,
     "Move": move.handle,
+    "Flag": flag.handle,
 }
 
 MAX_ATTEMPTS = 5
@@ -63,6 +65,7 @@ async def process(backends: Backends, item_id: int) -> Outcome:
     item = await InboxItem.filter(id=item_id).first()
     if item is None or item.state is not InboxState.PENDING:
         return Outcome(InboxState.DONE if item else InboxState.IGNORED)
+    logcontext.activity_id.set(item.activity_id)  # on every log line while it is applied
     try:
         state = await _apply(backends, item)
     except FetchError as exc:

@@ -19,6 +19,7 @@ from models.accounts import Account
 from services import text
 from services.accounts import lookup_account
 from services.backends import Backends
+from services.domain_block_effects import marks_for_new_account
 from services.domains import host_of
 from services.errors import NotFound
 from services.postcache import forget_accounts
@@ -77,8 +78,9 @@ async def upsert_actor(
     account = await Account.filter(uri=actor.id).first()
     if account is None:
         await _free_acct(str(values["acct"]), actor.id)
+        marks = await marks_for_new_account(backends.redis, str(values["domain"]))
         try:
-            return await Account.create(uri=actor.id, **values)
+            return await Account.create(uri=actor.id, **values, **marks)
         except IntegrityError:
             account = await Account.filter(uri=actor.id).first()  # a concurrent fetch won
             if account is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from quart.typing import TestClientProtocol
 
@@ -9,6 +11,7 @@ from instance.app import create_app
 from instance.config import Settings
 from services.backends import Backends
 from tests.fakes import Fediverse
+from tests.integration.oidc_support import FakeIssuer, fake_issuer_server, mock_provider_server
 
 
 @pytest.fixture
@@ -27,3 +30,17 @@ def fed(backends: Backends, fediverse: Fediverse) -> Backends:
 def peer_client(settings: Settings, fed: Backends) -> TestClientProtocol:
     """The app, reaching the fake fediverse for keys, actors and posts."""
     return create_app(settings, fed).test_client()
+
+
+@pytest.fixture(scope="session")
+def mock_provider() -> Iterator[str]:
+    """A real OpenID provider (oidc-provider-mock) on a loopback port: its issuer URL."""
+    with mock_provider_server() as url:
+        yield url
+
+
+@pytest.fixture
+def fake_issuer() -> Iterator[FakeIssuer]:
+    """An issuer of our own whose ID tokens each test shapes (wrong audience, bad signature...)."""
+    with fake_issuer_server() as issuer:
+        yield issuer

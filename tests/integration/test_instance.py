@@ -103,7 +103,9 @@ async def test_v2_instance_has_mastodon_42_fields_and_types(client):
     assert body["registrations"] == {
         "enabled": True,
         "approval_required": False,
+        "reason_required": False,
         "message": None,
+        "min_age": None,
         "url": None,
     }
     assert body["configuration"]["urls"]["streaming"] == "wss://starling.test"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel, Field
-from quart import Blueprint
+from quart import Blueprint, request
 from quart_rate_limiter import rate_limit
 
 from services import accounts as account_service
@@ -70,6 +70,7 @@ async def register(token: TokenContext, params: RegisterParams) -> dict[str, Any
         reason=params.reason,
         locale=params.locale.strip() or "en",
         agreement=params.agreement,
+        ip=request.remote_addr,
     )
     registration = await account_service.register(
         settings(), new, application_id=token.application_id, scopes=token.scopes

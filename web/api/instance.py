@@ -6,6 +6,7 @@ Every route answers with and without a trailing slash: Mastodon.py requests
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from quart import Blueprint
@@ -13,7 +14,7 @@ from quart import Blueprint
 from instance.config import MASTODON_VERSION, Settings
 from services import instance as instance_service
 from services.instance import InstanceInfo, RegistrationMode, Rule, Stats
-from web.api.entities import render_account
+from web.api.entities import iso, render_account
 from web.deps import backends, settings
 
 instance = Blueprint("instance", __name__)
@@ -104,10 +105,13 @@ def render_instance_v1(info: InstanceInfo, stats: Stats, settings: Settings) -> 
 
 def _registrations_v2(info: InstanceInfo) -> dict[str, Any]:
     closed = info.registration_mode is RegistrationMode.CLOSED
+    approval = info.registration_mode is RegistrationMode.APPROVED
     return {
         "enabled": not closed,
-        "approval_required": info.registration_mode is RegistrationMode.APPROVED,
+        "approval_required": approval,
+        "reason_required": approval and info.reason_required,
         "message": info.registration_message if closed else None,
+        "min_age": None,
         "url": None,
     }
 
@@ -160,6 +164,16 @@ async def instance_v2() -> dict[str, Any]:
 @instance.get("/api/v1/instance/rules", strict_slashes=False)
 async def instance_rules() -> list[dict[str, str]]:
     return [_rule(rule) for rule in await instance_service.rules()]
+
+
+@instance.get("/api/v1/instance/extended_description", strict_slashes=False)
+async def extended_description() -> dict[str, Any]:
+    """Mastodon's ExtendedDescription: the admin's long "about" text, as HTML."""
+    info = await instance_service.instance_info(settings())
+    return {
+        "updated_at": iso(info.extended_updated_at or datetime.now(UTC)),
+        "content": instance_service.paragraphs_html(info.extended_description),
+    }
 
 
 @instance.get("/api/v1/instance/peers", strict_slashes=False)

@@ -16,6 +16,7 @@ from web.api.entities import iso, render_account, render_status
 from web.api.pagination import PageParams, with_links
 from web.api.params import params
 from web.api.paths import snowflake_from_path
+from web.api.reports import render_report
 from web.deps import backends, settings
 
 notifications = Blueprint("notifications", __name__)
@@ -38,6 +39,9 @@ def render_notification(item: Item, found: NotificationPage, settings: Settings)
     }
     if post is not None:
         entity["status"] = render_status(post, found.hydrated, settings)
+    report = found.reports.get(item.report_id) if item.report_id else None
+    if report is not None:
+        entity["report"] = render_report(*report, settings)
     return entity
 
 

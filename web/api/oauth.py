@@ -28,7 +28,7 @@ from services.oauth import (
 )
 from web.api.params import parse, request_data
 from web.csrf import EXPIRED_MESSAGE, csrf_ok
-from web.deps import backends
+from web.deps import backends, settings
 from web.errors import error_response
 from web.ratelimit import SIGN_IN, TOKEN
 from web.ui.render import page
@@ -64,6 +64,7 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 OAUTH_ERROR_STATUS = {"invalid_client": 401, "unauthorized_client": 403}
+NO_PASSWORDS_HERE = "Passwords are not used on this server: sign in with a provider instead."
 
 
 class ClientForm(BaseModel):
@@ -174,6 +175,8 @@ async def _password_grant(client: Application, form: TokenForm) -> IssuedToken:
     # Mastodon apps send the e-mail address or the username here; both work.
     username = _required(form.username, "username")
     password = _required(form.password, "password")
+    if not settings().auth.password_sign_in:
+        raise OAuthError("invalid_grant", NO_PASSWORDS_HERE)
     return await oauth_service.password_grant(client, username, password, form.scope)
 
 
@@ -251,13 +254,18 @@ async def _authorize_page(
     checked: AuthorizationRequest, fields: dict[str, str], status: int = 200, **extra: Any
 ) -> Response:
     scope = checked.scope_string
+    fields = {**fields, "redirect_uri": checked.redirect_uri, "scope": scope}
+    # An OpenID Connect sign-in comes back to this page, signed in: without force_login, which
+    # would ask for a password again.
+    back_here = {name: value for name, value in fields.items() if value and name != "force_login"}
     return await _page(
         "oauth/authorize.html",
         status,
         app=checked.application,
         scopes=scope.split(),
-        fields={**fields, "redirect_uri": checked.redirect_uri, "scope": scope},
+        fields=fields,
         ask_password=_asks_password(fields) or await current_session() is None,
+        oidc_next="/oauth/authorize?" + urlencode(back_here),
         **extra,
     )
 
@@ -303,6 +311,8 @@ async def authorize_submit() -> Response:
         code = await oauth_service.issue_code(checked, user)
         return await _finish(checked, fields["state"], code=code)
     login = form.get("login", "")
+    if not settings().auth.password_sign_in:
+        return await _authorize_page(checked, fields, 403, error=NO_PASSWORDS_HERE)
     try:
         user = await oauth_service.sign_in(login, form.get("password", ""))
     except OAuthError as exc:

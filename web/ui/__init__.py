@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from web.ui import (  # noqa: F401 - each module registers its routes on import
     actions,
+    admin,
+    admin_accounts,
+    admin_dashboard,
+    admin_domains,
+    admin_reports,
+    admin_settings,
     assets,
     auth_pages,
     avatars,
@@ -16,6 +22,8 @@ from web.ui import (  # noqa: F401 - each module registers its routes on import
     forms,
     headers,
     notification_pages,
+    oidc_pages,
+    report_pages,
     search_page,
     settings_pages,
     timeline_pages,

@@ -19,11 +19,16 @@ from services.oauth import OAuthError
 from web.deps import settings
 from web.ratelimit import SIGN_IN, SIGN_UP
 from web.ui.blueprint import ui
+from web.ui.errors import error_page
 from web.ui.forms import safe_next
 from web.ui.render import page
 from web.ui.session import current_session, end_session, start_session
 
 HOME = "/home"
+NO_PASSWORDS_HERE = (
+    "Passwords are not used on this server: sign in with one of the providers on the sign-in "
+    "page (a first sign-in creates your account)."
+)
 
 
 @ui.get("/login")
@@ -37,6 +42,8 @@ async def login_form() -> Response:
 @rate_limit(limits=[SIGN_IN])
 async def login() -> Response:
     form = await request.form
+    if not settings().auth.password_sign_in:
+        return await error_page(403, NO_PASSWORDS_HERE)
     login_name = form.get("login", "")
     try:
         user = await oauth_service.sign_in(login_name, form.get("password", ""))
@@ -59,6 +66,8 @@ async def _register_page(status: int = 200, **context: object) -> Response:
         status,
         mode=mode.value,
         rules=await instance_service.rules(),
+        reason_required=await instance_service.reason_required(),
+        closed_message=await instance_service.get_setting("closed_registrations_message"),
         **context,
     )
 
@@ -82,14 +91,17 @@ def _field_errors(exc: ValidationFailed) -> dict[str, str]:
 @rate_limit(limits=[SIGN_UP])
 async def register() -> Response:
     form = await request.form
+    if not settings().auth.password_sign_in:
+        return await error_page(403, NO_PASSWORDS_HERE)
     new = NewAccount(
         username=form.get("username", "").strip(),
         email=form.get("email", "").strip(),
         password=form.get("password", ""),
         reason=form.get("reason", ""),
         agreement=form.get("agreement") == "on",
+        ip=request.remote_addr,
     )
-    kept = {"username": new.username, "email": new.email}
+    kept = {"username": new.username, "email": new.email, "reason": new.reason}
     try:
         user = await accounts.sign_up(settings(), new)
     except ValidationFailed as exc:

@@ -140,6 +140,7 @@ NOTIFICATION_TEXT = {
     "follow_request": "asked to follow you",
     "status": "posted",
     "update": "edited a post",
+    "admin.sign_up": "signed up",
 }
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from quart import Response, render_template, request
 
+from services import instance as instance_service
 from services import tokens, web_sessions
 from services.postcache import load_accounts
 from web.csrf import CSRF_FIELD, csrf_token, set_csrf_cookie
@@ -44,7 +45,7 @@ async def page(template: str, status: int = 200, **context: Any) -> Response:
     flash = await web_sessions.take_flash(backends().redis, session) if session else None
     body = await render_template(
         template,
-        instance=settings().instance,
+        instance=await instance_service.site(settings()),
         me=await me_card(),
         flash=flash,
         csrf_field=CSRF_FIELD,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from quart import Response, redirect
 
+from services import instance as instance_service
 from services import tags, timelines
 from services.paging import Page
 from services.statuses import Hydrated
@@ -32,7 +33,14 @@ async def landing() -> Response:
     recent = await timelines.read_public(
         backends().redis, None, Page(limit=LANDING_POSTS), local_only=True
     )
-    return await page("ui/landing.html", posts=post_cards(recent, settings()))
+    about = await instance_service.instance_info(settings())
+    return await page(
+        "ui/landing.html",
+        posts=post_cards(recent, settings()),
+        about=about,
+        # Escaped text in <p> and <br>: the template marks it safe.
+        about_html=instance_service.paragraphs_html(about.extended_description),
+    )
 
 
 @ui.get("/home")
