@@ -20,6 +20,7 @@ from web.jsonprovider import OrjsonProvider
 from web.metrics import register_metrics
 from web.proxy import TrustedProxies
 from web.ratelimit import register_rate_limits
+from web.streaming import register_streaming
 from web.timing import register_server_timing
 from web.ui import ui
 from web.wellknown import wellknown
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
     register_rate_limits(app)
     register_error_handlers(app)
     register_api(app)
+    register_streaming(app)
     app.register_blueprint(wellknown)
     app.register_blueprint(federation)
     app.register_blueprint(ui)

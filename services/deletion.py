@@ -12,10 +12,10 @@ from models.federation import Tombstone
 from models.ids import next_id
 from models.posts import Mention, Post
 from models.relationships import Follow, FollowState
-from services import federate, post_delivery, timelines
+from services import federate, post_delivery, streams, timelines
 from services.backends import Backends
 from services.errors import NotFound
-from services.postcache import Snapshot, forget_accounts, forget_posts
+from services.postcache import Snapshot, forget_accounts, forget_posts, load_posts
 from services.statuses import Hydrated, hydrate
 
 _DELETE_BOOSTS_SQL = "DELETE FROM posts WHERE boost_of_id = $1 RETURNING id, author_id"
@@ -50,7 +50,8 @@ async def remove_post(
 ) -> None:
     """Delete a post and its boosts. ``announce_as`` (the local author) queues the Delete for
     everyone who got the post; ``snapshot`` is the post as it was (needed for that)."""
-    readers = await _timeline_readers(post.author_id, post.id)  # type: ignore[attr-defined]
+    readers = await timeline_readers(post.author_id, post.id)  # type: ignore[attr-defined]
+    before = snapshot or (await load_posts(backends.redis, [post.id])).get(post.id)
     replies = await Post.filter(in_reply_to_id=post.id).values_list("id", flat=True)
     boosts, deliveries = await _delete_rows(backends, post, announce_as, snapshot)
     changed_posts = [post.id, *boosts, *replies]
@@ -59,10 +60,14 @@ async def remove_post(
     await forget_posts(backends.redis, changed_posts)
     await forget_accounts(backends.redis, [post.author_id, *boosts.values()])  # type: ignore[attr-defined]
     await timelines.remove(backends.redis, readers, [post.id, *boosts])
+    channels = streams.broadcast_channels(before) if before else []
+    await streams.publish(backends.redis, "delete", post.id, readers, channels)
+    for boost_id in boosts:
+        await streams.publish(backends.redis, "delete", boost_id, readers)
     await federate.send(backends.queue, deliveries)
 
 
-async def _timeline_readers(author_id: int, post_id: int) -> list[int]:
+async def timeline_readers(author_id: int, post_id: int) -> list[int]:
     """Whose home timelines may hold the post: the author, local followers, the mentioned."""
     followers = await Follow.filter(
         followee_id=author_id, state=FollowState.ACCEPTED, follower__domain__isnull=True
@@ -170,3 +175,5 @@ async def purge_rows(backends: Backends, account: Account) -> None:
     await forget_accounts(backends.redis, [account.id, *affected])
     await forget_posts(backends.redis, posts)
     await timelines.remove(backends.redis, affected, list(posts))
+    for post_id in posts:
+        await streams.publish(backends.redis, "delete", post_id, affected)

@@ -22,7 +22,7 @@ from models.accounts import Account, Role, User
 from models.ids import next_id
 from models.oauth import AccessToken
 from models.relationships import Follow, FollowState
-from services import activities, deletion, federate, web_sessions
+from services import activities, deletion, federate, streams, web_sessions
 from services.backends import Backends
 from services.errors import Forbidden, NotFound
 from services.oauth import TOKEN_CACHE_KEY
@@ -75,6 +75,8 @@ async def end_access(redis: Redis, user_id: int) -> None:
     if digests:
         await redis.delete(*[TOKEN_CACHE_KEY.format(digest) for digest in digests])
     await web_sessions.end_all(redis, user_id)
+    accounts = await User.filter(id=user_id).values_list("account_id", flat=True)
+    await streams.access_changed(redis, *accounts)  # open streams end now, not within a minute
 
 
 # --- suspend --------------------------------------------------------------------------------

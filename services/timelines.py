@@ -28,7 +28,7 @@ from tortoise import connections
 
 from instance.config import Settings
 from models.ids import id_millis
-from services import feed_rules
+from services import feed_rules, streams
 from services.feed_rules import REBLOG_FALLOFF, Entry, Follower
 from services.paging import Page, select_page
 from services.postcache import Snapshot, load_posts
@@ -281,6 +281,10 @@ async def fan_out(redis: Redis, settings: Settings, post: Snapshot) -> int:
     pushed = await push(redis, recipients, [(post_id, post["boost_of_id"])], author_id=author_id)
     if was_big and not big:
         pushed += await _backfill(redis, author_id, post_id)
+    # Live streams get it whatever the author's size: a big author's followers merge on read.
+    await streams.publish(
+        redis, "update", post_id, [*recipients, *readers], await streams.broadcast_for(redis, post)
+    )
     return pushed
 
 

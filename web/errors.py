@@ -38,10 +38,14 @@ def error_response(status: int, message: str, **extra: object) -> Response:
     return response
 
 
+def domain_status(exc: errors.StarlingError) -> int:
+    return next(code for cls, code in STATUS.items() if isinstance(exc, cls))
+
+
 def register_error_handlers(app: Quart) -> None:
     @app.errorhandler(errors.StarlingError)
     async def domain_error(exc: errors.StarlingError) -> Response:
-        status = next(code for cls, code in STATUS.items() if isinstance(exc, cls))
+        status = domain_status(exc)
         details = getattr(exc, "details", None)
         extra = {"details": details} if details else {}
         response = error_response(status, exc.message, **extra)

@@ -15,10 +15,8 @@ import logging
 import time
 from typing import Any
 
-import asyncpg
-
 from instance.config import Settings
-from services import jobs, search_index
+from services import jobs, pg_listen, search_index
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +24,6 @@ QUEUE = "arq:search"
 CHANNEL = "search_changes"
 SWEEP_EVERY_SECONDS = 2
 COALESCE_PER_SECOND = 4
-RECONNECT_SECONDS = 5.0
 JOB_TIMEOUT_SECONDS = 3600  # a rebuild of a big index runs inside the job
 
 
@@ -58,18 +55,23 @@ def job_now() -> jobs.Job:
 
 
 class ChangeListener:
-    """LISTEN on its own connection (a pooled one cannot hold a LISTEN), reconnecting when
-    the connection drops; each notification enqueues the indexing job."""
+    """Each notification (or a reconnection, after which some may have been missed) wakes a
+    loop that enqueues the indexing job; a burst of wake-ups becomes one enqueue."""
 
     def __init__(self, settings: Settings, queue: Any) -> None:
-        self.settings, self.queue = settings, queue
-        self._task: asyncio.Task[None] | None = None
+        self.queue = queue
         self._wake = asyncio.Event()
+        self._listener = pg_listen.Listener(
+            settings.database.url, CHANNEL, self._notified, self._reconnected
+        )
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        self._listener.start()
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
+        await self._listener.stop()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -77,27 +79,15 @@ class ChangeListener:
 
     async def _run(self) -> None:
         while True:
-            try:
-                connection = await asyncpg.connect(self.settings.database.url)
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("search listener cannot connect: %s", exc)
-                await asyncio.sleep(RECONNECT_SECONDS)
-                continue
-            try:
-                await connection.add_listener(CHANNEL, self._notified)
-                await self._enqueue()  # whatever changed while we were not listening
-                while not connection.is_closed():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), RECONNECT_SECONDS)
-                    if self._wake.is_set():
-                        self._wake.clear()
-                        await self._enqueue()
-            finally:
-                with contextlib.suppress(Exception):
-                    await connection.close()
+            await self._wake.wait()
+            self._wake.clear()
+            await self._enqueue()
 
-    def _notified(self, *_args: object) -> None:
+    def _notified(self, _payload: str) -> None:
         self._wake.set()
+
+    async def _reconnected(self) -> None:
+        self._wake.set()  # whatever changed while we were not listening
 
     async def _enqueue(self) -> None:
         try:

@@ -20,11 +20,11 @@ from models.accounts import Account
 from models.ids import id_from_datetime
 from models.notifications import NotificationType
 from models.posts import Mention, Post, Visibility
-from services import jobs, notify, text
+from services import jobs, notify, streams, text
 from services.backends import Backends
-from services.deletion import is_tombstoned
+from services.deletion import is_tombstoned, timeline_readers
 from services.domains import host_of
-from services.postcache import forget_accounts, forget_posts
+from services.postcache import forget_accounts, forget_posts, load_posts
 from services.posting import upsert_tags
 from services.remote.actors import account_by_uri
 from services.remote.fetch import fetch_json, is_local_uri
@@ -191,4 +191,14 @@ async def apply_edit(backends: Backends, note: ParsedNote, author: Account) -> b
         if tags:
             await post.tags.add(*await upsert_tags(tags))
     await forget_posts(backends.redis, [post.id])
+    await _announce_edit(backends, post.id, author.id)
     return True
+
+
+async def _announce_edit(backends: Backends, post_id: int, author_id: int) -> None:
+    """Open streams that may show the post hear of the edit (Mastodon's ``status.update``)."""
+    edited = (await load_posts(backends.redis, [post_id])).get(post_id)
+    if edited is not None:
+        readers = await timeline_readers(author_id, post_id)
+        channels = await streams.broadcast_for(backends.redis, edited)
+        await streams.publish(backends.redis, "status.update", post_id, readers, channels)

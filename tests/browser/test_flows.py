@@ -94,3 +94,36 @@ async def test_a_form_posted_without_its_csrf_token_says_why(new_context):
 
     await expect(page.get_by_role("heading", name="Form expired")).to_be_visible()
     await expect(page.get_by_role("alert")).to_contain_text("This form has expired")
+
+
+async def test_posts_and_notifications_arrive_without_a_reload(new_context):
+    author = await (await new_context()).new_page()
+    reader = await (await new_context()).new_page()
+    await register(author, "live_author")
+    await register(reader, "live_reader")
+    await reader.goto("/@live_author")
+    await reader.get_by_role("button", name="Follow", exact=True).click()
+    await expect(reader.get_by_role("button", name="Unfollow")).to_be_visible()
+    # Given the reader's home and the author's notifications are open
+    await reader.goto("/home")
+    await author.goto("/notifications")
+    await expect(author.get_by_text("followed you")).to_be_visible()
+    # When the author posts (from another tab), the reader's home shows it as it comes
+    writer = await author.context.new_page()
+    await post(writer, "Live from the author")
+    await expect(reader.locator("article.post", has_text="Live from the author")).to_be_visible()
+    # ... and the reader's like reaches the author's open notifications page
+    card = reader.locator("article.post", has_text="Live from the author").first
+    await card.get_by_role("button", name=re.compile("^Like")).click()
+    await expect(author.get_by_text("liked your post")).to_be_visible()
+    # ... and, on any other page, the badge in the navigation counts what came
+    await writer.goto("/public/local")
+    await card.get_by_role("button", name=re.compile("^Boost")).click()
+    await expect(writer.locator("[data-unread]")).to_have_text("1")
+    # Then a deleted post leaves the reader's home without a reload too
+    await writer.goto("/@live_author")
+    mine = writer.locator("article.post", has_text="Live from the author").first
+    writer.on("dialog", lambda dialog: dialog.accept())
+    await mine.get_by_role("button", name=re.compile("^Delete")).click()
+    await expect(writer.get_by_role("status")).to_have_text("Post deleted.")
+    await expect(reader.locator("article.post", has_text="Live from the author")).to_have_count(0)

@@ -122,7 +122,9 @@ async def mute(raw_id: str, token: TokenContext, params: MuteParams) -> dict[str
 @relationships.post("/api/v1/accounts/<raw_id>/unmute")
 @require_auth("write:mutes")
 async def unmute(raw_id: str, token: TokenContext) -> dict[str, Any]:
-    return render_relationship(await service.unmute(_me(token), snowflake_from_path(raw_id)))
+    return render_relationship(
+        await service.unmute(backends().redis, _me(token), snowflake_from_path(raw_id))
+    )
 
 
 # --- relationships with many accounts -----------------------------------------------------

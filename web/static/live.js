@@ -1,4 +1,4 @@
-/* Live updates, for when /api/v1/streaming serves server-sent events (not yet: see issue 10).
+/* Live updates over the streaming API's server-sent events (web/streaming).
  *
  * StarlingLive.subscribe("/api/v1/streaming/user", {update(status) {...}, notification(n) {...}})
  * opens an EventSource on the URL (same origin: the session cookie authenticates it) and calls
@@ -14,8 +14,11 @@
     var source = new EventSource(url, { withCredentials: true });
     Object.keys(handlers).forEach(function (type) {
       source.addEventListener(type, function (event) {
-        var payload;
-        try { payload = JSON.parse(event.data); } catch (e) { payload = event.data; }
+        /* A delete's payload is a bare id: parsed as a number it would lose digits. */
+        var payload = event.data;
+        if (/^[\[{"]/.test(payload)) {
+          try { payload = JSON.parse(payload); } catch (e) { /* left as text */ }
+        }
         handlers[type](payload);
       });
     });

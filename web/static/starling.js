@@ -138,6 +138,69 @@
     observer.observe(link);
   }
 
+  /* Live updates (web/static/live.js, over the streaming API's server-sent events): a feed
+   * with data-live takes new items from a fresh copy of its first page, rendered by the
+   * server like the rest, and drops deleted posts; a notification bumps the nav's badge. */
+  function setUpLive(feed) {
+    var pending = null;
+    function refresh() {
+      if (pending) return;
+      pending = setTimeout(async function () {
+        pending = null;
+        try {
+          var result = await fetchPage(location.pathname + (feed.dataset.query || ""));
+          var fresh = result.doc.querySelector("[data-feed]");
+          if (!fresh) return;
+          var anchor = feed.firstElementChild;
+          Array.from(fresh.children).forEach(function (item) {
+            if (item.id && !document.getElementById(item.id)) {
+              var copy = document.importNode(item, true);
+              copy.classList.add("arrived");
+              feed.insertBefore(copy, anchor);
+              enhance(copy);
+            }
+          });
+          var empty = document.querySelector("main .empty");
+          if (empty && feed.children.length) empty.remove();
+          tick();
+        } catch (e) { /* the next event, or a reload, catches up */ }
+      }, 250);
+    }
+    var handlers = {
+      update: refresh,
+      "status.update": function (status) {
+        if (status && document.getElementById("post-" + status.id)) refresh();
+      },
+      delete: function (id) {
+        var gone = document.getElementById("post-" + id);
+        if (gone) gone.remove();
+      },
+      notification: feed.dataset.live.indexOf("notification") >= 0 ? refresh : bump
+    };
+    return window.StarlingLive.subscribe(feed.dataset.live, handlers);
+  }
+
+  function bump() {
+    var badge = document.querySelector("[data-unread]");
+    if (!badge) return;
+    var count = (parseInt(badge.textContent, 10) || 0) + 1;
+    badge.textContent = String(count);
+    badge.setAttribute("aria-label", count + " new");
+    badge.hidden = false;
+  }
+
+  function setUpLiveUpdates() {
+    if (!window.StarlingLive) return;
+    var feed = document.querySelector("[data-feed][data-live]");
+    var live = feed ? feed.dataset.live : "";
+    if (feed) setUpLive(feed);
+    /* The user stream carries notifications already; elsewhere, a stream of them alone. */
+    var carries = live.indexOf("/streaming/user") >= 0;
+    if (document.body.hasAttribute("data-signed-in") && !carries) {
+      window.StarlingLive.subscribe("/api/v1/streaming/user/notification", { notification: bump });
+    }
+  }
+
   function enhance(root) {
     root.querySelectorAll("form[data-enhance]").forEach(function (form) {
       form.addEventListener("submit", function (event) { submitEnhanced(form, event); });
@@ -155,7 +218,6 @@
     enhance(document);
     tick();
     setInterval(tick, 30000);
-    /* Live updates hook up here once the streaming API exists, e.g.
-     * StarlingLive.subscribe("/api/v1/streaming/user", {update: ..., notification: ...}). */
+    setUpLiveUpdates();
   });
 })();

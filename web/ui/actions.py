@@ -34,7 +34,7 @@ ACCOUNT_ACTIONS: dict[str, tuple[Act, str]] = {
     "block": (relationships.block, "Blocked."),
     "unblock": (relationships.unblock, "Unblocked."),
     "mute": (lambda b, me, them: relationships.mute(b.redis, me, them), "Muted."),
-    "unmute": (lambda _b, me, them: relationships.unmute(me, them), "Unmuted."),
+    "unmute": (lambda b, me, them: relationships.unmute(b.redis, me, them), "Unmuted."),
     "authorize": (relationships.authorize, "Follow request accepted."),
     "reject": (relationships.reject, "Follow request rejected."),
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from quart import Response, redirect
 
 from services import instance as instance_service
@@ -49,26 +51,29 @@ async def home(session: WebSession) -> Response:
     b, wanted = backends(), requested_page()
     hydrated = await timelines.read_home(b.redis, b.settings, session.account_id, wanted)
     return await _timeline(
-        "ui/timeline.html", hydrated, wanted.limit, title="Home", tab="home", compose=True
-    )
+        "ui/timeline.html", hydrated, wanted.limit, title="Home", tab="home", compose=True,
+        live="/api/v1/streaming/user",
+    )  # fmt: skip
 
 
-async def _public(local_only: bool, title: str, tab: str) -> Response:
+async def _public(local_only: bool, title: str, tab: str, live: str) -> Response:
     wanted = requested_page()
     hydrated = await timelines.read_public(
         backends().redis, await viewer_id(), wanted, local_only=local_only
     )
-    return await _timeline("ui/timeline.html", hydrated, wanted.limit, title=title, tab=tab)
+    return await _timeline(
+        "ui/timeline.html", hydrated, wanted.limit, title=title, tab=tab, live=live
+    )
 
 
 @ui.get("/public/local")
 async def local_timeline() -> Response:
-    return await _public(True, "Local", "local")
+    return await _public(True, "Local", "local", "/api/v1/streaming/public/local")
 
 
 @ui.get("/public")
 async def federated_timeline() -> Response:
-    return await _public(False, "Federated", "federated")
+    return await _public(False, "Federated", "federated", "/api/v1/streaming/public")
 
 
 @ui.get("/tags/<name>")
@@ -77,5 +82,6 @@ async def tag_page(name: str) -> Response:
     tag = await tags.show_tag(name, viewer)
     hydrated = await tags.read_tag_timeline(backends().redis, viewer, name, wanted, TagFilter())
     return await _timeline(
-        "ui/tag.html", hydrated, wanted.limit, title=f"#{tag.name}", tag=tag, tab="tag"
-    )
+        "ui/tag.html", hydrated, wanted.limit, title=f"#{tag.name}", tag=tag, tab="tag",
+        live=f"/api/v1/streaming/hashtag?{urlencode({'tag': tag.name})}",
+    )  # fmt: skip
