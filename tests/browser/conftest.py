@@ -1,7 +1,8 @@
 """Browser tests: Debian's Chromium driven by Playwright against a real running instance.
 
 Chromium comes from apt (Playwright's own download cannot reach its CDN here); the session
-installs it when missing. Screenshots go to tests/browser/screenshots/ (git-ignored).
+installs it when missing, and axe-core from npm into tests/browser/.cache/ the same way.
+Screenshots go to tests/browser/screenshots/ (git-ignored, like the cache).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, async_playwright
 from redis.asyncio import Redis
 
+from tests.browser.axe import install_axe
 from tests.instances import RunningInstance, fresh_instance
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,6 +31,7 @@ CHROMIUM_ARGS = [
 ]
 INSTANCE_REDIS_DB = 8  # 11 is test_cli's
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+CACHE = Path(__file__).resolve().parent / ".cache"
 
 
 def install_chromium() -> str:
@@ -47,6 +50,12 @@ def install_chromium() -> str:
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     return install_chromium()
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's script, installed with npm on the first run (about a second)."""
+    return install_axe(CACHE / "axe").read_text()
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
+import sys
 import time
 
 from playwright.async_api import Page, expect
+
+from tests.instances import ROOT, RunningInstance
 
 PASSWORD = "a long enough password"
 
@@ -41,3 +45,17 @@ async def reload_until(page: Page, text: str, seconds: float = 15) -> None:
         assert time.monotonic() < deadline, f"{text!r} never showed on {page.url}"
         await asyncio.sleep(0.3)
         await page.reload()
+
+
+def starling(instance: RunningInstance, *args: str) -> subprocess.CompletedProcess[str]:
+    """A ``starling`` command against the running test instance, as its operator types it."""
+    return subprocess.run(
+        [sys.executable, "-m", "instance.cli", *args],
+        cwd=ROOT, env=instance.env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def create_admin(instance: RunningInstance, username: str) -> None:
+    email = f"{username}@example.com"
+    made = starling(instance, "create-user", username, email, "--password", PASSWORD, "--admin")
+    assert made.returncode == 0, made.stderr
