@@ -20,7 +20,7 @@ from models.accounts import Account, Role, User
 from models.ids import next_id
 from models.oauth import AccessToken
 from models.relationships import Follow, FollowState
-from services import activities, federate, oauth, signups
+from services import activities, federate, oauth, roles
 from services import instance as instance_service
 from services.backends import Backends
 from services.errors import Forbidden, NotFound, ValidationFailed
@@ -291,7 +291,7 @@ async def sign_up(settings: Settings, new: NewAccount, *, then: AfterInsert | No
     """Sign-up by the public on the web: as ``register``, without an app or a token."""
     _check_passwords_allowed(settings, new)
     user = await create_local_account(settings, await _self_service(new), then=then)
-    await signups.tell_staff(user.account_id)  # type: ignore[attr-defined]
+    await roles.tell_staff_of_sign_up(user.account_id)  # type: ignore[attr-defined]
     return user
 
 
@@ -311,7 +311,7 @@ async def register(
             )
     except IntegrityError:
         raise await _taken_after_race(new) from None
-    await signups.tell_staff(user.account_id)  # type: ignore[attr-defined]
+    await roles.tell_staff_of_sign_up(user.account_id)  # type: ignore[attr-defined]
     return Registration(user=user, raw_token=raw, token=token)
 
 

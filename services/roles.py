@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from models.accounts import Role, User
+from models.notifications import NotificationType
+from services import notify
 from services.errors import NotFound, ValidationFailed
 
 STAFF_ROLES = frozenset({Role.MODERATOR, Role.ADMIN})
@@ -46,3 +48,12 @@ async def staff_account_ids() -> list[int]:
         disabled_at__isnull=True,
         account__suspended_at__isnull=True,
     ).values_list("account_id", flat=True)
+
+
+async def tell_staff_of_sign_up(account_id: int) -> None:
+    """An ``admin.sign_up`` notification for every moderator and admin (Mastodon's: the
+    notification's account is the new one). Here, not in services/signups, so that signing up
+    (services/accounts) does not import moderation, which imports services/oauth, which
+    imports services/accounts."""
+    staff = await staff_account_ids()
+    await notify.notify_many(NotificationType.ADMIN_SIGN_UP, staff, account_id)

@@ -6,19 +6,10 @@ from __future__ import annotations
 from tortoise.transactions import in_transaction
 
 from models.accounts import Account, User
-from models.notifications import NotificationType
-from services import notify, roles
 from services.backends import Backends
 from services.errors import Forbidden
 from services.moderation import Moderator, check_may_act, target
 from services.postcache import forget_accounts
-
-
-async def tell_staff(account_id: int) -> None:
-    """An ``admin.sign_up`` notification for every moderator and admin (Mastodon's: the
-    notification's account is the new one)."""
-    staff = await roles.staff_account_ids()
-    await notify.notify_many(NotificationType.ADMIN_SIGN_UP, staff, account_id)
 
 
 async def _pending(account_id: int, by: Moderator) -> tuple[Account, User]:
