@@ -1,6 +1,9 @@
 """``make bench``: seed a realistic data set, start an instance (2 Hypercorn processes + 1
 worker) and measure it against the targets in shared/PERF.md. Prints a table and writes
 bench/results/latest.json. Benchmarks report; they never fail a build.
+
+``python -m bench pages streaming`` runs only those parts (of ``measure.PARTS``; the floor
+always runs, so each figure reads as a ratio of it).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bench import measure, search
+from bench import measure, memory, search
 from bench.seed import ACCOUNTS, POSTS, seed
 from bench.wrk import Row
 from instance.backing import ensure_database, resolve_backing_services
@@ -74,30 +77,51 @@ def start(database_url: str, redis_url: str, tmp: Path, port: int) -> RunningIns
     return start_instance("bench", database_url, redis_url, tmp, port=port, extra_env=EXTRA_ENV)
 
 
-def main() -> None:
+def chosen_parts(args: list[str]) -> frozenset[str]:
+    unknown = set(args) - set(measure.PARTS)
+    if unknown:
+        raise SystemExit(
+            f"bench: unknown part {sorted(unknown)}; parts: {', '.join(measure.PARTS)}"
+        )
+    return frozenset(args or measure.PARTS)
+
+
+def main(args: list[str]) -> None:
+    parts = chosen_parts(args)
     wrk = ensure_wrk()
     base = load_settings()
     resolved, embedded = resolve_backing_services(base)
     database_url = with_database_name(resolved.database.url, "starling_bench")
     redis_url = redis_url_with_db(resolved.redis.url, BENCH_REDIS_DB)
     port = free_port()
+    # First, on a small data set of its own: the instance `make run` starts.
+    memory_rows = measured_memory(resolved.database.url, redis_url) if "memory" in parts else []
     seeded = asyncio.run(prepare(database_url, redis_url, f"http://127.0.0.1:{port}"))
     with tempfile.TemporaryDirectory() as tmp:
         env = instance_env(
             "bench", database_url, redis_url, Path(tmp), port=port, extra_env=EXTRA_ENV
         )
-        rebuilt = search.reindex(env)
+        # The search page is measured too: it needs the index.
+        rebuilt = search.reindex(env) if parts & {"search", "pages"} else None
         instance = start(database_url, redis_url, Path(tmp), port)
         try:
             rows = asyncio.run(
-                measure.run_all(instance, seeded, wrk, database_url, redis_url, WRK_RUNS)
+                measure.run_all(instance, seeded, wrk, database_url, redis_url, WRK_RUNS, parts)
             )
-            rows.append(rebuilt)
+            if rebuilt is not None:
+                rows.append(rebuilt)
+            rows += memory_rows
         finally:
             instance.stop()
             if embedded is not None:
                 embedded.close()
     report(rows)
+
+
+def measured_memory(server_url: str, redis_url: str) -> list[Row]:
+    database_url = with_database_name(server_url, "starling_bench_memory")
+    with tempfile.TemporaryDirectory() as tmp:
+        return asyncio.run(memory.memory_rows(database_url, redis_url, Path(tmp)))
 
 
 def report(rows: list[Row]) -> None:
@@ -118,4 +142,4 @@ def report(rows: list[Row]) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

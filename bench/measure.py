@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
@@ -13,9 +11,9 @@ import httpx
 from redis.asyncio import Redis
 from tortoise import Tortoise
 
-from bench import federation, search
+from bench import federation, pages, search, streaming
 from bench.seed import Seeded
-from bench.wrk import Row, fmt, median_wrk
+from bench.wrk import Row, WrkResult, fmt, home_wrk, median_wrk
 from instance.config import TimelineSettings, load_settings
 from models import tortoise_config
 from services import timelines
@@ -119,6 +117,10 @@ async def fan_out_times(
         await Tortoise.close_connections()
 
 
+# "memory" runs on an instance of its own (bench/memory.py), before the others.
+PARTS = ("core", "federation", "search", "pages", "streaming", "memory")
+
+
 async def run_all(
     instance: RunningInstance,
     seeded: Seeded,
@@ -126,18 +128,35 @@ async def run_all(
     database_url: str,
     redis_url: str,
     runs: int,
+    parts: frozenset[str] = frozenset(PARTS),
 ) -> list[Row]:
-    rows = []
+    """Every benchmark of ``parts`` (the floor always, so each figure reads as a ratio)."""
     await warm_up(instance, seeded)
     floor = median_wrk(runs, wrk, f"{instance.base_url}/health")
-    rows.append(Row("floor: GET /health (trivial JSON)", fmt(floor), "(the stack's ceiling)"))
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as tokens_file:
-        tokens_file.write("\n".join(seeded.viewer_tokens))
-    home = median_wrk(
-        runs, wrk, f"{instance.base_url}/api/v1/timelines/home",
-        script=Path(__file__).with_name("home.lua"), env={"BENCH_TOKENS": tokens_file.name},
-    )  # fmt: skip
-    os.unlink(tokens_file.name)
+    rows = [Row("floor: GET /health (trivial JSON)", fmt(floor), "(the stack's ceiling)")]
+    if "core" in parts:
+        rows += await core_rows(instance, seeded, wrk, runs, floor)
+    if "federation" in parts:
+        rows += await federation.federation_rows(
+            instance, seeded, wrk, database_url, redis_url, runs, floor
+        )
+    if "search" in parts:
+        rows += await search.search_rows(instance, seeded)
+        rows += await search.home_beside_search(instance, seeded, wrk)
+    if "pages" in parts:
+        rows += await pages.page_rows(instance, seeded, wrk, database_url, redis_url, runs, floor)
+    if "streaming" in parts:
+        rows += await streaming.streaming_rows(instance, seeded)
+    if "core" in parts:
+        rows += await fan_out_rows(database_url, redis_url, seeded)
+    return rows
+
+
+async def core_rows(
+    instance: RunningInstance, seeded: Seeded, wrk: str, runs: int, floor: WrkResult
+) -> list[Row]:
+    rows = []
+    home = home_wrk(runs, wrk, instance.base_url, seeded.viewer_tokens)
     rows.append(
         Row(
             "home timeline, 20 posts, 500 viewers (wrk)",
@@ -162,17 +181,16 @@ async def run_all(
             "p50 <= 10, p99 <= 30 ms",
         )
     )
-    rows += await federation.federation_rows(
-        instance, seeded, wrk, database_url, redis_url, runs, floor
-    )
-    rows += await search.search_rows(instance, seeded)
+    return rows
+
+
+async def fan_out_rows(database_url: str, redis_url: str, seeded: Seeded) -> list[Row]:
     ms_1k, ms_10k, rate = await fan_out_times(database_url, redis_url, seeded)
-    rows.append(Row("fan-out to 1,000 followers", f"{ms_1k:.1f} ms", "<= 50 ms"))
-    rows.append(
+    return [
+        Row("fan-out to 1,000 followers", f"{ms_1k:.1f} ms", "<= 50 ms"),
         Row(
             "fan-out to 10,000 followers",
             f"{ms_10k:.1f} ms ({rate:,.0f} inserts/s)",
             "<= 400 ms; >= 40,000 inserts/s",
-        )
-    )
-    return rows
+        ),
+    ]

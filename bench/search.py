@@ -7,6 +7,7 @@ them); the rebuild is ``starling reindex`` as an operator runs it, while the ins
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import statistics
 import subprocess
@@ -17,7 +18,7 @@ import httpx
 
 from bench import corpus
 from bench.seed import POSTS, Seeded
-from bench.wrk import Row
+from bench.wrk import Row, fmt, home_wrk
 from tests.instances import ROOT, RunningInstance
 
 QUERIES = 300
@@ -107,3 +108,45 @@ async def search_rows(instance: RunningInstance, seeded: Seeded) -> list[Row]:
         )
     )
     return rows
+
+
+SEARCHES_PER_SECOND = 20  # a busy instance's searchers, beside the home timeline's readers
+
+
+async def _search_steadily(client: httpx.AsyncClient, seeded: Seeded, stop: asyncio.Event) -> int:
+    """Topical searches at SEARCHES_PER_SECOND until ``stop``; answers how many were made."""
+    rng, made = random.Random(13), 0
+    while not stop.is_set():
+        token = seeded.viewer_tokens[made % len(seeded.viewer_tokens)]
+        response = await client.get(
+            "/api/v2/search",
+            params={"q": corpus.query(rng, corpus.TOPICAL), "type": "statuses"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        response.raise_for_status()
+        made += 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1 / SEARCHES_PER_SECOND)
+    return made
+
+
+async def home_beside_search(instance: RunningInstance, seeded: Seeded, wrk: str) -> list[Row]:
+    """The home timeline under wrk, alone and then while searches run (the issue's "search
+    under load must not slow the home timeline": Whoosh runs on threads of the web process)."""
+    alone = await asyncio.to_thread(home_wrk, 1, wrk, instance.base_url, seeded.viewer_tokens)
+    stop = asyncio.Event()
+    async with httpx.AsyncClient(base_url=instance.base_url, timeout=30) as client:
+        searching = asyncio.create_task(_search_steadily(client, seeded, stop))
+        started = time.perf_counter()
+        beside = await asyncio.to_thread(home_wrk, 1, wrk, instance.base_url, seeded.viewer_tokens)
+        stop.set()
+        made = await searching
+    rate = made / (time.perf_counter() - started)
+    return [
+        Row("home timeline (wrk), alone", fmt(alone), ""),
+        Row(
+            f"home timeline (wrk), beside {rate:.0f} searches/s",
+            f"{fmt(beside)} ({beside.rps / alone.rps:.0%} of alone)",
+            "not slowed",
+        ),
+    ]

@@ -2,7 +2,9 @@
 
 10,000 local accounts, each following 40 others at random; three "big" accounts followed by
 1,500 accounts each and one followed by everybody (all above the fan-out limit, so they are
-merged at read time); 100,000 posts over the last 30 days; 500 viewers with bearer tokens.
+merged at read time); 100,000 posts over the last 30 days; 500 viewers with bearer tokens;
+tokens for all 1,000 followers of the 1,000-follower account and for that account too (the
+streaming benchmark's subscribers and author).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ BIG_ACCOUNTS = 3
 BIG_FOLLOWERS = 1_500
 POSTS = 100_000
 VIEWERS = 500
+STREAMERS = 1_000  # the followers of ``fan_1k``; the viewers are the last 500 of them
 
 
 @dataclass(frozen=True)
@@ -33,13 +36,15 @@ class Seeded:
     account_ids: list[int]
     everybody_follows: int  # the account every other account follows
     fan_1k: int  # an account followed by exactly 1,000 accounts
+    fan_1k_token: str  # fan_1k's own bearer token
+    follower_tokens: list[str]  # one for each of fan_1k's 1,000 followers
 
 
-async def _accounts(conn: asyncpg.Connection, base_url: str) -> list[int]:
+async def _accounts(conn: asyncpg.Connection, base_url: str, count: int = ACCOUNTS) -> list[int]:
     keys = generate_key_pair()
     now = datetime.now(UTC)
     rows, ids = [], []
-    for n in range(ACCOUNTS):
+    for n in range(count):
         account_id = next_id()
         ids.append(account_id)
         name = f"user{n}"
@@ -76,7 +81,7 @@ def _follow_graph(rng: random.Random, ids: list[int]) -> set[tuple[int, int]]:
         for follower in rng.sample(ids, BIG_FOLLOWERS):
             if follower != account:
                 pairs.add((follower, account))
-    for follower in ids[-1000:]:
+    for follower in ids[-STREAMERS:]:
         pairs.add((follower, fan_1k))
     return pairs
 
@@ -109,12 +114,12 @@ async def _follows(conn: asyncpg.Connection, pairs: set[tuple[int, int]]) -> Non
 
 
 async def _posts(
-    conn: asyncpg.Connection, rng: random.Random, ids: list[int], base_url: str
+    conn: asyncpg.Connection, rng: random.Random, ids: list[int], base_url: str, count: int = POSTS
 ) -> None:
     now = datetime.now(UTC)
     # A few accounts write much more than most, as on a real server.
     weights = [25 if n < 50 else 1 for n in range(len(ids))]
-    authors = rng.choices(ids, weights=weights, k=POSTS)
+    authors = rng.choices(ids, weights=weights, k=count)
     rows = []
     for author in authors:
         created = now - timedelta(seconds=rng.uniform(60, 30 * 86400))
@@ -143,7 +148,8 @@ async def _posts(
     )
 
 
-async def _viewers(conn: asyncpg.Connection, ids: list[int]) -> tuple[list[int], list[str]]:
+async def _logins(conn: asyncpg.Connection, ids: list[int], accounts: list[int]) -> list[str]:
+    """A user (no password) and a bearer token for each of ``accounts``, in order."""
     now = datetime.now(UTC)
     app_id = next_id()
     await conn.execute(
@@ -153,20 +159,11 @@ async def _viewers(conn: asyncpg.Connection, ids: list[int]) -> tuple[list[int],
         app_id,
         now,
     )
-    viewers = ids[-VIEWERS:]
-    raw_tokens = [tokens.new_secret() for _ in viewers]
+    index = {account: n for n, account in enumerate(ids)}
+    raw_tokens = [tokens.new_secret() for _ in accounts]
     users = [
-        (
-            next_id(),
-            now,
-            account,
-            f"user{ACCOUNTS - VIEWERS + n}@bench.example",
-            None,
-            "user",
-            True,
-            "",
-        )
-        for n, account in enumerate(viewers)
+        (next_id(), now, account, f"user{index[account]}@bench.example", None, "user", True, "")
+        for account in accounts
     ]
     await conn.copy_records_to_table(
         "users",
@@ -190,7 +187,7 @@ async def _viewers(conn: asyncpg.Connection, ids: list[int]) -> tuple[list[int],
         ],
         columns=["id", "created_at", "token_hash", "application_id", "user_id", "scopes"],
     )
-    return viewers, raw_tokens
+    return raw_tokens
 
 
 async def seed(database_url: str, base_url: str, rng_seed: int = 7) -> Seeded:
@@ -200,10 +197,14 @@ async def seed(database_url: str, base_url: str, rng_seed: int = 7) -> Seeded:
         ids = await _accounts(conn, base_url)
         await _follows(conn, _follow_graph(rng, ids))
         await _posts(conn, rng, ids, base_url)
-        viewer_ids, viewer_tokens = await _viewers(conn, ids)
+        fan_1k = ids[1 + BIG_ACCOUNTS]
+        # fan_1k's followers are the last STREAMERS accounts (_follow_graph): the viewers too.
+        logins = await _logins(conn, ids, [*ids[-STREAMERS:], fan_1k])
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
+    followers = logins[:STREAMERS]
     return Seeded(
-        viewer_tokens, viewer_ids, ids, everybody_follows=ids[0], fan_1k=ids[1 + BIG_ACCOUNTS]
-    )
+        followers[-VIEWERS:], ids[-VIEWERS:], ids, everybody_follows=ids[0], fan_1k=fan_1k,
+        fan_1k_token=logins[-1], follower_tokens=followers,
+    )  # fmt: skip

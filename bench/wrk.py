@@ -6,6 +6,7 @@ import os
 import re
 import statistics
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,3 +62,16 @@ def median_wrk(runs: int, *args, **kwargs) -> WrkResult:  # type: ignore[no-unty
 
 def fmt(result: WrkResult) -> str:
     return f"{result.rps:,.0f} req/s, p50 {result.p50_ms:.1f} / p99 {result.p99_ms:.1f} ms"
+
+
+def home_wrk(runs: int, wrk: str, base_url: str, tokens: list[str]) -> WrkResult:
+    """wrk on the home timeline, the viewers' tokens in turn (home.lua)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as tokens_file:
+        tokens_file.write("\n".join(tokens))
+    try:
+        return median_wrk(
+            runs, wrk, f"{base_url}/api/v1/timelines/home",
+            script=Path(__file__).with_name("home.lua"), env={"BENCH_TOKENS": tokens_file.name},
+        )  # fmt: skip
+    finally:
+        os.unlink(tokens_file.name)
