@@ -20,6 +20,7 @@ from web.jsonprovider import OrjsonProvider
 from web.metrics import register_metrics
 from web.proxy import TrustedProxies
 from web.ratelimit import register_rate_limits
+from web.reads import register_read_routing
 from web.streaming import register_streaming
 from web.timing import register_server_timing
 from web.ui import ui
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
     register_server_timing(app)
     register_cors(app)
     register_rate_limits(app)
+    register_read_routing(app, settings)
     register_error_handlers(app)
     register_api(app)
     register_streaming(app)

@@ -233,6 +233,7 @@ class BackingService:
 
 POSTGRES = BackingService("PostgreSQL", "database.url", "STARLING_DATABASE_URL", 5432)
 REDIS = BackingService("Redis", "redis.url", "STARLING_REDIS_URL", 6379)
+REDIS_CACHE = BackingService("Redis", "redis.cache_url", "STARLING_REDIS_CACHE_URL", 6379)
 
 
 class Unreachable(Exception):
@@ -251,7 +252,12 @@ def check_configured(settings: Settings) -> None:
     """Raise :class:`Unreachable` for a configured PostgreSQL or Redis that does not answer, so
     a command stops with one line before anything else starts (unconfigured ones are found or
     embedded by :func:`resolve_backing_services`)."""
-    for service, url in ((POSTGRES, settings.database.url), (REDIS, settings.redis.url)):
+    configured = (
+        (POSTGRES, settings.database.url),
+        (REDIS, settings.redis.url),
+        (REDIS_CACHE, settings.redis.cache_url),
+    )
+    for service, url in configured:
         if url and (refusal := _refusal(url, service.default_port)) is not None:
             raise Unreachable(service, url, refusal)
 

@@ -68,10 +68,11 @@ def _migrate(settings: Settings) -> None:
         _fail(str(exc))
 
 
-def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> None:
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
     with backing_services(settings) as resolved:
         _migrate(resolved)
-        print("starling: database is up to date")
+        if not args.quiet:
+            print("starling: database is up to date")
 
 
 def cmd_makemigrations(settings: Settings, args: argparse.Namespace) -> None:
@@ -100,7 +101,8 @@ def serve_web(settings: Settings, listener: socket.socket) -> int:
     config.application_path = "instance.asgi:app"
     config.bind = [f"fd://{listener.detach()}"]  # Hypercorn owns the socket from here on
     config.worker_class = "uvloop"
-    config.workers = settings.server.workers
+    # One process serves in this one: no master process and no spawned worker (0 = in-process).
+    config.workers = settings.server.workers if settings.server.workers > 1 else 0
     config.accesslog = None
     # A logger, not "-": Hypercorn's lines then go through our handler (JSON when configured).
     config.errorlog = logging.getLogger("hypercorn.error")
@@ -124,28 +126,59 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
         metrics_dir.prepare(resolved)  # before the worker imports prometheus-client
         from workers.settings import run_worker
 
-        run_worker(resolved, args.queue)
+        run_worker(resolved, args.queue, args.concurrency)
 
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> None:
-    """Migrate, then Hypercorn and one arq worker as child processes; Ctrl-C stops both."""
+    """Migrate, then serve the web app and run the jobs: in this one process (server.workers
+    = 1 and worker.embedded), else Hypercorn and one arq worker as child processes; Ctrl-C
+    stops everything."""
     listener = _listen(settings)
     with backing_services(settings) as resolved:
-        _migrate(resolved)
         metrics_dir.prepare(resolved)  # one directory for the children's metrics, inherited
-        command = [sys.executable, "-m", "instance.cli"]
-        fd = listener.fileno()
-        web = [*command, "web", f"--listen-fd={fd}"]  # it inherits the bound socket
-        children = {
-            "web server": subprocess.Popen(web, pass_fds=[fd]),  # noqa: S603 - our own module
-            "worker": subprocess.Popen([*command, "worker"]),  # noqa: S603
-        }
-        url = health_url(listener)
-        listener.close()  # the web server holds its own copy
-        running = f"starling: {resolved.instance.name} is running at {resolved.base_url}"
-        code = supervise(children, url, running)
+        if resolved.worker.embedded and resolved.server.workers == 1:
+            _migrate(resolved)  # the models are this process's anyway
+            code = _run_embedded(resolved, listener)
+        else:
+            _migrate_in_child()
+            code = _run_children(resolved, listener)
     if code:
         raise SystemExit(code)
+
+
+def _running_line(settings: Settings) -> str:
+    return f"starling: {settings.instance.name} is running at {settings.base_url}"
+
+
+def _run_embedded(settings: Settings, listener: socket.socket) -> int:
+    from instance.embedded import serve_embedded
+
+    configure_logging(settings)
+    url = health_url(listener)
+    return serve_embedded(settings, listener, url, _running_line(settings))
+
+
+def _migrate_in_child() -> None:
+    """``starling migrate`` in a process of its own, so that the supervisor never imports the
+    models (a copy of them would stay in its memory all along); it says why if it fails."""
+    command = [sys.executable, "-m", "instance.cli", "migrate", "--quiet"]
+    code = subprocess.run(command, check=False).returncode  # noqa: S603 - our own module
+    if code:
+        raise SystemExit(code)
+
+
+def _run_children(settings: Settings, listener: socket.socket) -> int:
+    """Hypercorn (``starling web``) and one arq worker as child processes, supervised."""
+    command = [sys.executable, "-m", "instance.cli"]
+    fd = listener.fileno()
+    web = [*command, "web", f"--listen-fd={fd}"]  # it inherits the bound socket
+    children = {
+        "web server": subprocess.Popen(web, pass_fds=[fd]),  # noqa: S603 - our own module
+        "worker": subprocess.Popen([*command, "worker"]),  # noqa: S603
+    }
+    url = health_url(listener)
+    listener.close()  # the web server holds its own copy
+    return supervise(children, url, _running_line(settings))
 
 
 def cmd_create_user(settings: Settings, args: argparse.Namespace) -> None:
@@ -241,6 +274,12 @@ def cmd_reindex(settings: Settings, _args: argparse.Namespace) -> None:
     print(f"starling: search index rebuilt with {count} documents")
 
 
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of 1 or more")
+    return int(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="starling",
@@ -249,7 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser(
-        "run", help="migrate, then serve the web app and one worker (Ctrl-C stops both)"
+        "run",
+        help="migrate, then serve the web app and run the jobs (Ctrl-C stops everything)",
     )
     web = commands.add_parser(
         "web", help="serve the web app with Hypercorn (server.workers processes)"
@@ -263,7 +303,16 @@ def build_parser() -> argparse.ArgumentParser:
         default="all",
         help="jobs: deliveries, inbox, fan-out, sweeps; search: the indexer; all: both (default)",
     )
-    commands.add_parser("migrate", help="create the database if needed and apply migrations")
+    worker.add_argument(
+        "--concurrency",
+        type=_positive,
+        metavar="N",
+        help="jobs run at once by this process (default 128; the search indexer runs one)",
+    )
+    migrate = commands.add_parser(
+        "migrate", help="create the database if needed and apply migrations"
+    )
+    migrate.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
     make = commands.add_parser("makemigrations", help="write migrations for model changes")
     make.add_argument("--name", help="a name for the migration file")
     create = commands.add_parser("create-user", help="create a local account that can sign in")

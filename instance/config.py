@@ -82,6 +82,13 @@ class ServerSettings(_Section):
     _valid = field_validator("trusted_proxies")(_check_networks)
 
 
+class WorkerSettings(_Section):
+    # True: `starling run` with server.workers = 1 runs the jobs in its web server's process and
+    # event loop (one process for a small instance); false: a worker process of their own.
+    # `starling web` never runs jobs: production starts `starling worker` processes beside it.
+    embedded: bool = True
+
+
 class MetricsSettings(_Section):
     # Who may read /metrics: these addresses or networks, or anyone with the bearer token.
     allow: tuple[str, ...] = ("127.0.0.1", "::1")
@@ -99,6 +106,10 @@ class LoggingSettings(_Section):
 class DatabaseSettings(_Section):
     # Empty means "not configured": use DEFAULT_DATABASE_URL if it answers, else embedded.
     url: str = ""
+    # Streaming replicas for read-only paths (services/reads); empty: every read is primary.
+    replica_urls: tuple[str, ...] = ()
+    # A replica further behind than this (or down) is skipped: reads go to the primary.
+    replica_max_lag_seconds: float = Field(5.0, gt=0)
 
     @field_validator("url")
     @classmethod
@@ -107,16 +118,52 @@ class DatabaseSettings(_Section):
             raise ValueError("must be a postgres:// URL")
         return value
 
+    @field_validator("replica_urls", mode="before")
+    @classmethod
+    def _split_replicas(cls, value: Any) -> Any:
+        """STARLING_DATABASE_REPLICA_URLS: a comma-separated list, or a JSON list."""
+        if isinstance(value, str) and value.strip().startswith("["):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError("must be a JSON list of postgres:// URLs") from None
+        return _split_list(value)
+
+    @field_validator("replica_urls")
+    @classmethod
+    def _postgres_replicas(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for url in value:
+            if not url.startswith(("postgres://", "postgresql://")):
+                raise ValueError(f"{url!r} is not a postgres:// URL")
+        return value
+
 
 class RedisSettings(_Section):
+    # The job queues (arq). Empty means "not configured": DEFAULT_REDIS_URL, else embedded.
     url: str = ""
+    # Timelines, post/account snapshots, rate limits, the token cache, web sessions, streaming
+    # pub/sub, domain states: everything but the queues. Empty: the same server as ``url``.
+    cache_url: str = ""
+    # The cache is a Redis Cluster (cache_url names any one of its nodes; the rest are found).
+    cache_cluster: bool = False
 
-    @field_validator("url")
+    @field_validator("url", "cache_url")
     @classmethod
     def _redis_only(cls, value: str) -> str:
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
+
+    @model_validator(mode="after")
+    def _cluster_needs_tcp(self) -> RedisSettings:
+        if self.cache_cluster and not self.cache.startswith(("redis://", "rediss://")):
+            raise ValueError("cache_cluster needs a redis:// or rediss:// cache_url (a node)")
+        return self
+
+    @property
+    def cache(self) -> str:
+        """The cache's URL (``cache_url``, or the queues' server when it is empty)."""
+        return self.cache_url or self.url
 
 
 class StorageSettings(_Section):
@@ -256,6 +303,7 @@ class AuthSettings(_Section):
 class Settings(_Section):
     instance: InstanceSettings = InstanceSettings()
     server: ServerSettings = ServerSettings()
+    worker: WorkerSettings = WorkerSettings()
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
     storage: StorageSettings = StorageSettings()
@@ -275,8 +323,8 @@ class Settings(_Section):
         """A copy pointing at the services actually in use (found or embedded)."""
         return self.model_copy(
             update={
-                "database": DatabaseSettings(url=database_url),
-                "redis": RedisSettings(url=redis_url),
+                "database": self.database.model_copy(update={"url": database_url}),
+                "redis": self.redis.model_copy(update={"url": redis_url}),
             }
         )
 

@@ -7,15 +7,18 @@ from urllib.parse import urlsplit, urlunsplit
 
 from arq import create_pool
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from tortoise import Tortoise
 
 from activitypub.client import FetchPolicy, SafeClient
 from instance.backing import arq_redis_settings
 from instance.config import VERSION, Settings
-from models import tortoise_config
+from models import replica_client, tortoise_config
 from search.reader import SearchReader
 from search.store import location
+from services import reads
 from services.backends import Backends
+from services.rediscluster import Cache
 
 log = logging.getLogger(__name__)
 
@@ -42,23 +45,38 @@ def without_password(url: str) -> str:
 async def open_orm(settings: Settings) -> None:
     # Tortoise 1.x keeps connections in a ContextVar; Quart's before_serving and arq's
     # on_startup run in another task than requests and jobs, hence the global fallback.
-    await Tortoise.init(config=tortoise_config(settings.database.url), _enable_global_fallback=True)
+    database = settings.database
+    await Tortoise.init(config=tortoise_config(database.url), _enable_global_fallback=True)
+    replicas = [replica_client(url, f"replica{i}") for i, url in enumerate(database.replica_urls)]
+    reads.configure(replicas, database.replica_max_lag_seconds)
 
 
 async def close_orm() -> None:
+    await reads.close()
     await Tortoise.close_connections()
+
+
+def open_cache(settings: Settings) -> tuple[Cache, Redis | None]:
+    """The cache client, and for a cluster a plain client to the configured node for pub/sub
+    (redis-py 5's asyncio cluster has no pubsub; a cluster broadcasts PUBLISH to every node)."""
+    url = settings.redis.cache
+    if not settings.redis.cache_cluster:
+        return Redis.from_url(url), None
+    return RedisCluster.from_url(url), Redis.from_url(url)
 
 
 async def open_backends(settings: Settings, *, init_orm: bool = True) -> Backends:
     """Connect to Postgres (unless the caller already did), Redis and the job queue."""
     if init_orm:
         await open_orm(settings)
-    redis = Redis.from_url(settings.redis.url)
+    redis, pubsub = open_cache(settings)
     queue = await create_pool(arq_redis_settings(settings.redis.url))
     http = SafeClient(fetch_policy(settings))
     search = SearchReader(location(settings.storage.data_dir))
     log.info("backends open", extra={"database": without_password(settings.database.url)})
-    return Backends(settings=settings, redis=redis, queue=queue, http=http, search=search)
+    return Backends(
+        settings=settings, redis=redis, queue=queue, http=http, search=search, pubsub=pubsub
+    )
 
 
 async def close_backends(backends: Backends, *, close_orm: bool = True) -> None:
@@ -67,5 +85,8 @@ async def close_backends(backends: Backends, *, close_orm: bool = True) -> None:
     await backends.http.aclose()
     await backends.queue.aclose()
     await backends.redis.aclose()
+    if backends.pubsub is not None:
+        await backends.pubsub.aclose()
     if close_orm:
+        await reads.close()
         await Tortoise.close_connections()

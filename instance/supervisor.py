@@ -87,12 +87,12 @@ def supervise(children: Children, url: str, running_line: str) -> int:
         _wait_until_answering(children, url)
         print(running_line, flush=True)
         name, child = _first_exit(children)
-        _say(f"the {name} stopped ({_how(child.returncode)}); stopping the rest")
+        say(f"the {name} stopped ({_how(child.returncode)}); stopping the rest")
         return 1
     except StartFailed as exc:
         failed = True  # then the reason is the one line we print
         if str(exc):
-            _say(str(exc))
+            say(str(exc))
         return REPORTED
     except KeyboardInterrupt:
         return 0
@@ -149,5 +149,5 @@ def _stop(children: Children) -> None:
             child.wait()
 
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
     print(f"starling: {message}", file=sys.stderr, flush=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import asyncpg
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 
 MODEL_MODULES = [
@@ -40,6 +42,20 @@ def _connection(database_url: str) -> dict[str, Any]:
     if connection["engine"] == "tortoise.backends.asyncpg":
         connection["credentials"] |= {"connection_class": LeanConnection, "maxsize": POOL_SIZE}
     return connection
+
+
+def replica_client(database_url: str, name: str) -> BaseDBAsyncClient:
+    """A Tortoise client for a read replica (services/reads), kept outside Tortoise's
+    registry: with a second registered connection every bare ``in_transaction()`` would have
+    to name one. It connects on first use, so a replica that is down does not stop a start."""
+    info = _connection(database_url)
+    engine = importlib.import_module(info["engine"])
+    client_class = (
+        engine.get_client_class(info)
+        if hasattr(engine, "get_client_class")
+        else engine.client_class
+    )
+    return client_class(connection_name=name, **info["credentials"])
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:

@@ -53,6 +53,7 @@ class SearchReader:
         self._indexes: dict[str, FileIndex] = {}
         self._searchers: dict[str, Searcher] = {}
         self._failed_at: float | None = None
+        self._used_at = 0.0  # monotonic time of the last query
 
     async def posts(self, query: q.Query, limit: int) -> Hits:
         return await self._run(POSTS, query, limit)
@@ -64,6 +65,13 @@ class SearchReader:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._thread, self._search, name, query, limit)
 
+    async def release_if_idle(self, idle_seconds: float) -> bool:
+        """Close the searchers when no query came for ``idle_seconds`` (the next query opens
+        them again, a few milliseconds): their caches and mapped files are most of a small
+        process's search memory. Answers whether they were closed."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self._release_if_idle, idle_seconds)
+
     def close(self) -> None:
         self._thread.submit(self._close_searchers).result()
         self._thread.shutdown(wait=True)
@@ -73,6 +81,7 @@ class SearchReader:
     def _search(self, name: str, query: q.Query, limit: int) -> Hits:
         """The best ``limit`` matches. Narrowing belongs in the query (``q.Require``), never
         in Whoosh's ``filter=``, which first lists every document the filter matches."""
+        self._used_at = time.monotonic()
         searcher = self._searcher(name)
         try:
             results = searcher.search(query, limit=limit, sortedby=_RANKING)
@@ -120,6 +129,13 @@ class SearchReader:
         fresh = {name: ix.searcher() for name, ix in indexes.items()}
         self._close_searchers()
         self._generation, self._indexes, self._searchers = generation, indexes, fresh
+
+    def _release_if_idle(self, idle_seconds: float) -> bool:
+        if not self._searchers or time.monotonic() - self._used_at < idle_seconds:
+            return False
+        self._close_searchers()
+        self._generation, self._indexes = None, {}  # reopened, as at start, by the next query
+        return True
 
     def _close_searchers(self) -> None:
         for searcher in self._searchers.values():

@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Literal
 
 from redis.asyncio import Redis
-from tortoise import connections
 
+from services import reads
 from services.paging import Page
 from services.postcache import Snapshot, load_accounts
 
@@ -66,7 +66,7 @@ async def account_list(
     args: list[object] = [owner_id, page.max_id, page.lower, page.limit]
     if kind in ("followers", "following"):
         args.append(viewer_id)
-    _, rows = await connections.get("default").execute_query(sql, args)
+    _, rows = await reads.query(sql, args)
     rows = sorted(rows, key=lambda row: row["id"], reverse=True)
     accounts = await load_accounts(redis, [row["account_id"] for row in rows])
     return [

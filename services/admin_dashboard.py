@@ -84,7 +84,8 @@ async def _queues(redis: Redis) -> list[metrics.QueueDepth] | None:
         return None
 
 
-async def overview(redis: Redis) -> Overview:
+async def overview(redis: Redis, queue: Redis) -> Overview:
+    """``redis``: the cache (instance stats); ``queue``: the job queues' Redis."""
     unreachable, unreachable_total = await _unreachable()
     stats = await instance_service.stats(redis)
     return Overview(
@@ -93,5 +94,5 @@ async def overview(redis: Redis) -> Overview:
         open_reports=await Report.filter(state=ReportState.OPEN).count(),
         unreachable=unreachable,
         unreachable_total=unreachable_total,
-        queues=await _queues(redis),
+        queues=await _queues(queue),
     )

@@ -14,12 +14,22 @@ from redis.asyncio import Redis
 from activitypub.client import SafeClient
 from instance.config import Settings
 from search.reader import SearchReader
+from services.rediscluster import Cache
 
 
 @dataclass(frozen=True)
 class Backends:
     settings: Settings
-    redis: Redis
-    queue: ArqRedis
+    # The cache (``redis.cache_url``; a RedisCluster when ``redis.cache_cluster``): timelines,
+    # snapshots, rate limits, tokens, sessions, domain states, pub/sub. Never the job queues.
+    redis: Cache
+    queue: ArqRedis  # the job queues (``redis.url``); also what queue-depth metrics read
     http: SafeClient  # every request to another server goes through it (SSRF guard, limits)
     search: SearchReader | None = None  # reads the search index; None where nothing searches
+    # Streaming subscriptions when the cache is a cluster: a plain connection to one node, as
+    # a cluster delivers every PUBLISH to every node (None: subscribe on ``redis`` itself).
+    pubsub: Redis | None = None
+
+    def subscriber(self) -> Redis:
+        """The client to SUBSCRIBE on (the cache, or one of its nodes when it is a cluster)."""
+        return self.pubsub if self.pubsub is not None else self.redis  # type: ignore[return-value]

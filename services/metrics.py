@@ -88,6 +88,12 @@ FANOUT = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 FANOUT_TIMELINES = Counter("starling_fanout_timelines", "Home timelines posts were pushed into.")
+DB_READS = Counter(
+    "starling_db_reads",
+    "Read-only queries of requests by who answered: replica, primary, or fallback (the primary,"
+    " after a replica failed).",
+    ("target",),
+)
 SEARCH = Histogram(
     "starling_search_duration_seconds",
     "A search query, ranking and hydration included, by what was searched.",

@@ -14,7 +14,8 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
-from tortoise import connections
+
+from services import reads, rediscluster
 
 # The version in a key is the snapshot's shape: a new column gets a new key, so a running
 # instance never reads a snapshot cached before an upgrade without it.
@@ -23,6 +24,9 @@ ACCOUNT_KEY = "account:2:{}"
 # Bounds how long a snapshot can stay stale if a reader re-caches a row while a writer
 # changes it (the writer forgets it after its commit; a slow reader may put the old one back).
 TTL_SECONDS = 3600
+# A snapshot read from a replica may predate a write the replica has not replayed yet (the
+# writer forgot the key already): it is kept only briefly, so such a staleness heals soon.
+REPLICA_TTL_SECONDS = 30
 
 Snapshot = dict[str, Any]
 
@@ -58,7 +62,8 @@ def _plain(value: Any) -> Any:
 
 
 async def _fetch(sql: str, ids: list[int]) -> dict[int, Snapshot]:
-    _, rows = await connections.get("default").execute_query(sql, [ids])
+    # A replica inside a read-only request (services/reads), else the primary.
+    _, rows = await reads.query(sql, [ids])
     return {row["id"]: {key: _plain(value) for key, value in dict(row).items()} for row in rows}
 
 
@@ -66,15 +71,16 @@ async def _load(redis: Redis, key: str, sql: str, ids: Iterable[int]) -> dict[in
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return {}
-    cached = await redis.mget([key.format(item) for item in wanted])
+    cached = await rediscluster.mget(redis, [key.format(item) for item in wanted])
     found = {item: orjson.loads(raw) for item, raw in zip(wanted, cached, strict=True) if raw}
     missing = [item for item in wanted if item not in found]
     if missing:
         fetched = await _fetch(sql, missing)
         if fetched:
+            ttl = TTL_SECONDS if reads.read_from() == reads.PRIMARY else REPLICA_TTL_SECONDS
             async with redis.pipeline(transaction=False) as pipe:
                 for item, snapshot in fetched.items():
-                    pipe.set(key.format(item), orjson.dumps(snapshot), ex=TTL_SECONDS)
+                    pipe.set(key.format(item), orjson.dumps(snapshot), ex=ttl)
                 await pipe.execute()
         found.update(fetched)
     return found

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tortoise import connections
-
 from activitypub import render
 from models.accounts import USER_ACTOR_TYPES, Account
-from services import activities, post_delivery
+from services import activities, post_delivery, reads
 from services.backends import Backends
 from services.errors import NotFound
 from services.postcache import Snapshot, load_posts
@@ -84,9 +82,7 @@ async def outbox_page(
     backends: Backends, author: Account, max_id: int | None
 ) -> tuple[list[dict[str, Any]], int | None]:
     """Public and unlisted posts and boosts, newest first, as activities; and the next max_id."""
-    _, rows = await connections.get("default").execute_query(
-        _OUTBOX_SQL, [author.id, max_id, PAGE_SIZE]
-    )
+    _, rows = await reads.query(_OUTBOX_SQL, [author.id, max_id, PAGE_SIZE])
     ids = [row["id"] for row in rows]
     posts = await load_posts(backends.redis, ids)
     items = []
@@ -105,8 +101,6 @@ async def collection_page(
 ) -> tuple[list[str], int | None]:
     """A page of follower (or followed) actor ids, newest follow first; and the next max_id."""
     sql = _FOLLOWS_SQL[kind] + " AND ($2::bigint IS NULL OR f.id < $2) ORDER BY f.id DESC LIMIT $3"
-    _, rows = await connections.get("default").execute_query(
-        sql, [account.id, max_id, COLLECTION_PAGE]
-    )
+    _, rows = await reads.query(sql, [account.id, max_id, COLLECTION_PAGE])
     next_max = rows[-1]["id"] if len(rows) == COLLECTION_PAGE else None
     return [row["uri"] for row in rows], next_max

@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 
 from models.accounts import Account
 from models.posts import Visibility
-from services import domains
+from services import domains, rediscluster
 from services.postcache import Snapshot
 
 PREFIX = "stream:"
@@ -109,17 +109,39 @@ async def publish(
     """Send one event to the streams of ``readers`` (local accounts) that are open, and to
     ``channels``; answers how many reader channels got it."""
     message = event(name, target_id)
-    script = redis.register_script(_PUBLISH_ONLINE)
     accounts = [str(a) for a in dict.fromkeys(readers)]
-    sent = 0
-    for start in range(0, len(accounts), IDS_PER_CALL):
-        sent += await script(keys=[], args=[message, *accounts[start : start + IDS_PER_CALL]])
+    if rediscluster.is_cluster(redis):
+        sent = await _publish_online_pipelined(redis, message, accounts)
+    else:
+        sent = 0
+        script = redis.register_script(_PUBLISH_ONLINE)
+        for start in range(0, len(accounts), IDS_PER_CALL):
+            sent += await script(keys=[], args=[message, *accounts[start : start + IDS_PER_CALL]])
     if channels:
         async with redis.pipeline(transaction=False) as pipe:
             for channel in channels:
-                pipe.publish(channel, message)
+                # execute_command: redis-py's cluster pipeline blocks .publish(), not this
+                pipe.execute_command("PUBLISH", channel, message)
             await pipe.execute()
     return sent
+
+
+async def _publish_online_pipelined(redis: Redis, message: bytes, accounts: list[str]) -> int:
+    """_PUBLISH_ONLINE for a Redis Cluster, where a script may only touch the keys it declares,
+    all in one slot: EXISTS for every marker in one pipeline, then PUBLISH to those online. A
+    stream opened between the two misses this event, as it would one published just before."""
+    if not accounts:
+        return 0
+    async with redis.pipeline(transaction=False) as pipe:
+        for account in accounts:
+            pipe.exists(ONLINE_KEY.format(account))
+        online = [a for a, found in zip(accounts, await pipe.execute(), strict=True) if found]
+    if online:
+        async with redis.pipeline(transaction=False) as pipe:
+            for account in online:
+                pipe.execute_command("PUBLISH", timeline_channel(int(account)), message)
+            await pipe.execute()
+    return len(online)
 
 
 async def relations_changed(redis: Redis, *account_ids: int) -> None:

@@ -28,18 +28,21 @@ from tortoise import connections
 
 from instance.config import Settings
 from models.ids import id_millis
-from services import feed_rules, streams
+from services import feed_rules, rediscluster, streams
 from services.feed_rules import REBLOG_FALLOFF, Entry, Follower
 from services.paging import Page, select_page
 from services.postcache import Snapshot, load_posts
 from services.statuses import Hydrated, hydrate
 
-HOME_KEY = "tl:home:{}"
-BOOSTS_KEY = "tl:home-boosts:{}"
+# One viewer's two keys share a hash tag, {<account id>}, so a script that takes both stays on
+# one slot of a Redis Cluster (services/rediscluster). The names changed with the tag: no
+# timeline cached under the untagged names before is ever read.
+HOME_KEY = "tl:home:{{{}}}"
+BOOSTS_KEY = "tl:home-boosts:{{{}}}"
 BIG_AUTHORS_KEY = "tl:big-authors"
 SENTINEL = "0"
 CAP = 800
-KEYS_PER_CALL = 1000
+KEYS_PER_CALL = 1000  # timelines per push/remove script call (on a cluster: of one slot)
 BATCH_SLACK = 10
 # An author back under the fan-out limit: how many of their latest posts are pushed into the
 # followers' timelines, as many as a new follow brings in (older ones need a rebuild).
@@ -285,6 +288,11 @@ async def fan_out(redis: Redis, settings: Settings, post: Snapshot) -> int:
     await streams.publish(
         redis, "update", post_id, [*recipients, *readers], await streams.broadcast_for(redis, post)
     )
+    if post["visibility"] == "direct" and post["boost_of_id"] is None:
+        # The `direct` streams of its participants, followers or not (mentioned remote
+        # accounts are never online here, so they cost nothing).
+        participants = [author_id, *post["mention_ids"]]
+        await streams.publish(redis, "conversation", post_id, participants)
     return pushed
 
 
@@ -334,11 +342,11 @@ async def push(
     script = redis.register_script(_PUSH)
     own = home_key(author_id) if author_id is not None else ""
     pushed = 0
+    groups = [_keys([account]) for account in accounts]
     for post_id, boosted in entries:
         args = [id_millis(post_id), str(post_id), CAP, str(boosted or ""), REBLOG_FALLOFF, own]
-        for start in range(0, len(accounts), KEYS_PER_CALL):
-            keys = _keys(accounts[start : start + KEYS_PER_CALL])
-            pushed += await script(keys=keys, args=args)
+        replies = await rediscluster.run_grouped(redis, script, groups, args, KEYS_PER_CALL)
+        pushed += sum(replies)
     return pushed
 
 
@@ -351,8 +359,8 @@ async def remove(redis: Redis, account_ids: Iterable[int], post_ids: Sequence[in
     accounts = list(dict.fromkeys(account_ids))
     script = redis.register_script(_REMOVE)
     members = [str(post_id) for post_id in post_ids]
-    for start in range(0, len(accounts), KEYS_PER_CALL):
-        await script(keys=_keys(accounts[start : start + KEYS_PER_CALL]), args=members)
+    groups = [_keys([account]) for account in accounts]
+    await rediscluster.run_grouped(redis, script, groups, members, KEYS_PER_CALL)
 
 
 async def remove_author(redis: Redis, viewer_id: int, author_id: int) -> None:
@@ -408,7 +416,8 @@ async def rebuild(redis: Redis, settings: Settings, viewer_id: int) -> None:
     kept = feed_rules.without_repeated_boosts(_entries(rows), own)[-CAP:]
     key, boosts = home_key(viewer_id), boosts_key(viewer_id)
     links = feed_rules.boost_links(kept, own)
-    async with redis.pipeline(transaction=True) as pipe:
+    # Not atomic on a cluster: a reader between the two sees no timeline and rebuilds it too.
+    async with rediscluster.pipeline(redis, atomic=True) as pipe:
         pipe.delete(key, boosts)
         pipe.zadd(key, {SENTINEL: 0, **{str(i): id_millis(i) for i, _ in kept}})
         if links:

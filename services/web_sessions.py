@@ -15,7 +15,7 @@ import orjson
 from redis.asyncio import Redis
 
 from models.accounts import User
-from services import tokens
+from services import rediscluster, tokens
 from services.oauth import TOKEN_CACHE_TTL, login_problem
 
 SESSION_KEY = "websession:{}"
@@ -44,9 +44,10 @@ async def start(redis: Redis, user: User) -> str:
 
 
 async def _save(redis: Redis, session: WebSession) -> None:
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.set(SESSION_KEY.format(session.digest), orjson.dumps(asdict(session)))
-        pipe.expire(SESSION_KEY.format(session.digest), LIFETIME_SECONDS)
+    async with rediscluster.pipeline(redis, atomic=True) as pipe:
+        # SET with its expiry in one command: on a cluster the pipeline is not a transaction.
+        key = SESSION_KEY.format(session.digest)
+        pipe.set(key, orjson.dumps(asdict(session)), ex=LIFETIME_SECONDS)
         pipe.sadd(USER_SESSIONS_KEY.format(session.user_id), session.digest)
         pipe.expire(USER_SESSIONS_KEY.format(session.user_id), LIFETIME_SECONDS)
         await pipe.execute()
@@ -93,9 +94,10 @@ async def end_all(redis: Redis, user_id: int) -> int:
 async def _end(redis: Redis, user_id: int, digests: list[str]) -> None:
     if not digests:
         return
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.delete(*[SESSION_KEY.format(d) for d in digests])
-        pipe.delete(*[FLASH_KEY.format(d) for d in digests])
+    async with rediscluster.pipeline(redis, atomic=True) as pipe:
+        for d in digests:  # one key a DEL: on a cluster the keys lie in different slots
+            pipe.delete(SESSION_KEY.format(d))
+            pipe.delete(FLASH_KEY.format(d))
         pipe.srem(USER_SESSIONS_KEY.format(user_id), *digests)
         await pipe.execute()
 

@@ -26,7 +26,8 @@ async def ready() -> Response:
     except (OSError, DBConnectionError, OperationalError):
         checks["database"] = "unavailable"
     try:
-        await backends().redis.ping()
+        await backends().redis.ping()  # the cache
+        await backends().queue.ping()  # the job queues (the same server unless split)
     except (OSError, RedisError):
         checks["redis"] = "unavailable"
     healthy = set(checks.values()) == {"ok"}

@@ -112,7 +112,7 @@ async def _scrape_time() -> _ScrapeTime:
     backlog: dict[str, int] = {}
     # A scrape still answers while Redis or PostgreSQL is down: /ready says which.
     with contextlib.suppress(OSError, RedisError):
-        depths = await metrics.queue_depths(backends().redis, metrics.QUEUES)
+        depths = await metrics.queue_depths(backends().queue, metrics.QUEUES)
     with contextlib.suppress(OSError, DBConnectionError, OperationalError):
         backlog = await metrics.backlog()
     return _ScrapeTime(depths, backlog)

@@ -108,16 +108,20 @@ def build_search_worker(settings: Settings, **overrides: Any) -> Worker:
     return Worker(**options)
 
 
-def run_worker(settings: Settings, queue: str = "all") -> None:
+def run_worker(settings: Settings, queue: str = "all", concurrency: int | None = None) -> None:
     configure_logging(settings)
-    log.info("worker starting", extra={"queues": queue})
-    asyncio.run(_run_workers(settings, queue))
+    log.info("worker starting", extra={"queues": queue, "concurrency": concurrency or MAX_JOBS})
+    asyncio.run(_run_workers(settings, queue, concurrency))
 
 
-def _workers(settings: Settings, queue: str) -> list[Worker]:
+def build_workers(
+    settings: Settings, queue: str = "all", concurrency: int | None = None
+) -> list[Worker]:
+    """The job worker (up to ``concurrency`` jobs at once) and/or the search indexer, for one
+    process whose ORM connections are already open (they share them)."""
     workers = []
     if queue in ("all", "jobs"):
-        jobs_worker = build_worker(settings, handle_signals=False)
+        jobs_worker = build_worker(settings, handle_signals=False, max_jobs=concurrency or MAX_JOBS)
         jobs_worker.ctx["init_orm"] = False  # this process's ORM connections are shared
         workers.append(jobs_worker)
     if queue in ("all", "search"):
@@ -125,26 +129,35 @@ def _workers(settings: Settings, queue: str) -> list[Worker]:
     return workers
 
 
-async def _run_workers(settings: Settings, queue: str = "all") -> None:
-    """The job worker and/or the search indexer in one process and event loop, sharing its
-    ORM connections, until SIGINT or SIGTERM (or one of them stops)."""
-    await lifecycle.open_orm(settings)
-    workers = _workers(settings, queue)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+async def run_until_stopped(workers: list[Worker], stop: asyncio.Event) -> None:
+    """Run ``workers`` in this event loop until ``stop`` is set (or one of them stops: then
+    what stopped it is raised), and close them all."""
     running = [asyncio.create_task(worker.async_run()) for worker in workers]
     stopping = asyncio.create_task(stop.wait())
-    sampling = asyncio.create_task(metrics.sample_forever("worker"))
     try:
         await asyncio.wait([*running, stopping], return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopping.cancel()
-        sampling.cancel()
         for worker in workers:
             await worker.close()
         for task in running:
             with contextlib.suppress(asyncio.CancelledError):
                 await task  # re-raises what stopped a worker, if anything did
+
+
+async def _run_workers(
+    settings: Settings, queue: str = "all", concurrency: int | None = None
+) -> None:
+    """The job worker and/or the search indexer in one process and event loop, sharing its
+    ORM connections, until SIGINT or SIGTERM (or one of them stops)."""
+    await lifecycle.open_orm(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    sampling = asyncio.create_task(metrics.sample_forever("worker"))
+    try:
+        await run_until_stopped(build_workers(settings, queue, concurrency), stop)
+    finally:
+        sampling.cancel()
         await lifecycle.close_orm()

@@ -18,6 +18,7 @@ from activitypub.signatures import HttpSigner
 from activitypub.vocab import ACCEPT
 from instance.config import Settings
 from models.accounts import Account
+from services import rediscluster
 from services.backends import Backends
 from services.domains import host_of, is_blocked
 
@@ -87,9 +88,9 @@ def is_local_uri(settings: Settings, uri: str) -> bool:
 async def spend_budget(backends: Backends, host: str) -> None:
     """Count one fetch against the domain's budget; FetchError (retry later) when it is spent."""
     key = BUDGET_KEY.format(host)
-    async with backends.redis.pipeline(transaction=True) as pipe:
+    async with rediscluster.pipeline(backends.redis, atomic=True) as pipe:
         pipe.incr(key)
-        pipe.expire(key, 60, nx=True)
+        pipe.expire(key, 60, nx=True)  # NX: an expiry lost (cluster: no MULTI) is set next time
         used, _ = await pipe.execute()
     if used > backends.settings.federation.fetch_budget_per_minute:
         raise FetchError(f"fetch budget for {host} is spent for this minute", retryable=True)

@@ -223,7 +223,8 @@ def _child(process: subprocess.Popen[bytes], command: str) -> psutil.Process:
 
 def test_a_web_server_that_dies_while_starting_is_reported_not_announced(own_env, tmp_path):
     log = tmp_path / "run.log"
-    process = spawn("run", own_env, log)
+    # The web server and the worker in processes of their own (one process has no child to die)
+    process = spawn("run", {**own_env, "STARLING_WORKER_EMBEDDED": "false"}, log)
     try:
         # When the web server dies (here: killed, with whatever it started) before it answers
         web = _child(process, "web")
@@ -240,3 +241,45 @@ def test_a_web_server_that_dies_while_starting_is_reported_not_announced(own_env
     assert "the web server stopped before the instance answered (killed by SIGKILL)" in output
     assert "running at" not in output
     assert "Traceback" not in output  # the worker, stopped while starting, goes quietly
+
+
+def _tree(process: subprocess.Popen[bytes]) -> list[list[str]]:
+    """The command lines of ``process``'s descendants, as ``ps`` would list them."""
+    return [child.cmdline()[3:] for child in psutil.Process(process.pid).children(recursive=True)]
+
+
+def test_a_small_instance_is_one_process_that_serves_and_runs_the_jobs(own_env, tmp_path):
+    log = tmp_path / "run.log"
+    process = spawn("run", own_env, log)  # the committed config: workers = 1, embedded jobs
+    try:
+        url = _wait_for(process, log, r"is running at (\S+)").group(1)
+
+        # Then no child process at all: Hypercorn serves in it, and the jobs run in it too
+        assert _tree(process) == []
+        assert httpx.get(f"{url}/health").status_code == 200
+        # (the search indexer's first job, run at start, builds the index)
+        _wait_for(process, log, "search index built")
+    finally:
+        assert _stop(process) == 0
+    assert "starling: stopped" in log.read_text()
+    assert "Traceback" not in log.read_text()
+
+
+def test_without_embedded_jobs_run_starts_one_web_process_and_one_worker(own_env, tmp_path):
+    log = tmp_path / "run.log"
+    process = spawn("run", {**own_env, "STARLING_WORKER_EMBEDDED": "false"}, log)
+    try:
+        _wait_for(process, log, r"is running at (\S+)")
+
+        # One web process (no Hypercorn master, no multiprocessing helper) and one worker
+        tree = _tree(process)
+        assert sorted(command[0] for command in tree) == ["web", "worker"], tree
+    finally:
+        assert _stop(process) == 0
+
+
+def test_worker_concurrency_must_be_a_positive_number(own_env):
+    result = starling("worker", "--concurrency", "0", env=own_env)
+    assert result.returncode == 2
+    assert "--concurrency" in result.stderr
+    assert "'0' is not a whole number of 1 or more" in result.stderr

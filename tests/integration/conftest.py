@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from quart.typing import TestClientProtocol
@@ -12,6 +12,25 @@ from instance.config import Settings
 from services.backends import Backends
 from tests.fakes import Fediverse
 from tests.integration.oidc_support import FakeIssuer, fake_issuer_server, mock_provider_server
+from tests.redis_cluster import backends_on_cluster, redis_cluster
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real 3-node Redis Cluster on loopback ports for this session (tests/redis_cluster)."""
+    with redis_cluster(tmp_path_factory.mktemp("redis-cluster")) as url:
+        yield url
+
+
+@pytest.fixture
+async def cluster_backends(
+    settings: Settings, backends: Backends, redis_cluster_url: str
+) -> AsyncIterator[Backends]:
+    """Backends whose cache (``redis.cache_url``) is the Redis Cluster, emptied first; the job
+    queues stay on the plain test Redis. ``backends`` still resets the database around the
+    test; workers built from ``cluster_backends.settings`` use the cluster too."""
+    async with backends_on_cluster(settings, redis_cluster_url) as opened:
+        yield opened
 
 
 @pytest.fixture

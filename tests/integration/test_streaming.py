@@ -319,3 +319,31 @@ async def test_a_suspension_ends_the_accounts_open_streams(served, settings, bac
         with pytest.raises(WebsocketDisconnectError) as closed:
             await asyncio.wait_for(ws.receive(), WAIT)
         assert closed.value.args[0] == 1008
+
+
+async def test_the_direct_stream_carries_conversations_to_their_participants(served, settings):
+    client = served.test_client()
+    _, alice_token = await member(settings, "alice")
+    bob, bob_token = await member(settings, "bob")
+    _, carol_token = await member(settings, "carol")
+    async with (
+        client.websocket("/api/v1/streaming?stream=direct", headers=bearer(bob_token)) as bob_dm,
+        client.websocket("/api/v1/streaming?stream=user", headers=bearer(bob_token)) as bob_home,
+        client.websocket("/api/v1/streaming?stream=direct", headers=bearer(carol_token)) as other,
+    ):
+        await opened(bob_dm, bob_home, other)
+        # Alice writes to Bob, whom she does not follow nor he her: his direct stream has it
+        secret = await post(client, alice_token, "@bob just us", settings, visibility="direct")
+        frame = await Socket(bob_dm).next()
+        assert (frame["stream"], frame["event"]) == (["direct"], "conversation")
+        conversation = frame["payload"]
+        assert conversation["last_status"]["id"] == secret
+        assert [a["acct"] for a in conversation["accounts"]] == ["alice"]
+        assert conversation["unread"] is True
+        # ... and nobody else's; his user stream has the mention, not a home update (he does
+        # not follow her)
+        await Socket(other).nothing()
+        frame = await Socket(bob_home).next()
+        assert (frame["event"], frame["payload"]["type"]) == ("notification", "mention")
+        await Socket(bob_home).nothing()
+    assert bob.username == "bob"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import html
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -22,8 +24,12 @@ from services.backends import Backends
 from services.feed_rules import REBLOG_FALLOFF
 from tests.drain import drain
 from tests.factories import account_of, bearer, make_user, token_for
+from tests.redis_cluster import backends_on_cluster
 
 BIG_LIMIT = 2  # authors with more than 2 local followers are merged at read time
+# A scenario marked with it runs twice: the cache on the plain test Redis, and on a 3-node
+# Redis Cluster (redis.cache_cluster; the queues stay on the plain Redis).
+ON_CLUSTER_TOO = pytest.mark.parametrize("cast", ["single", "cluster"], indirect=True)
 
 
 @dataclass
@@ -46,7 +52,18 @@ class Cast:
 
 
 @pytest.fixture
-async def cast(settings: Settings, backends: Backends) -> Cast:
+async def cast(
+    request: pytest.FixtureRequest, settings: Settings, backends: Backends
+) -> AsyncIterator[Cast]:
+    async with AsyncExitStack() as stack:
+        if getattr(request, "param", "single") == "cluster":
+            url = request.getfixturevalue("redis_cluster_url")
+            backends = await stack.enter_async_context(backends_on_cluster(settings, url))
+            settings = backends.settings
+        yield await _cast(settings, backends)
+
+
+async def _cast(settings: Settings, backends: Backends) -> Cast:
     tuned = settings.model_copy(
         update={"timeline": TimelineSettings(fanout_max_followers=BIG_LIMIT)}
     )
@@ -311,6 +328,7 @@ async def test_a_follow_brings_in_the_authors_posts_but_not_their_replies_to_str
 # --- repeated boosts ------------------------------------------------------------------------
 
 
+@ON_CLUSTER_TOO
 async def test_a_boost_of_a_post_just_shown_is_not_shown_again(cast):
     alice = await cast.member("alice", followed=True)
     bob = await cast.member("bob", followed=True)
@@ -327,6 +345,7 @@ async def test_a_boost_of_a_post_just_shown_is_not_shown_again(cast):
     assert await three_ways(cast) == ids(original, first, latest)
 
 
+@ON_CLUSTER_TOO
 async def test_a_boost_shows_again_once_the_post_is_more_than_forty_entries_down(cast):
     alice = await cast.member("alice", followed=True)
     bob = await cast.member("bob", followed=True)
@@ -354,6 +373,7 @@ async def test_the_viewers_own_boost_always_shows(cast):
     assert await three_ways(cast) == ids(original, mine)
 
 
+@ON_CLUSTER_TOO
 async def test_boosts_are_deduplicated_across_pushed_and_merged_authors(cast):
     big = await cast.member("big", followed=True)
     for n in range(BIG_LIMIT):
@@ -430,6 +450,7 @@ async def test_polling_with_min_id_does_not_repeat_a_merged_post_as_a_boost(cast
 # --- an author back under the fan-out limit --------------------------------------------------
 
 
+@ON_CLUSTER_TOO
 async def test_an_author_back_under_the_limit_brings_their_posts_back_to_followers(cast):
     # Given a big author (3 local followers) whose posts are merged on read
     big = await cast.member("big", followed=True)

@@ -80,3 +80,27 @@ def test_settings_are_frozen(tmp_path):
     settings = load_settings(write(tmp_path, ""), env={})
     with pytest.raises(ValueError, match="frozen"):
         settings.server.port = 1  # type: ignore[misc]
+
+
+def test_the_cache_redis_defaults_to_the_queues_and_may_be_a_cluster(tmp_path):
+    one = load_settings(write(tmp_path, '[redis]\nurl = "redis://q.example/0"\n'), env={})
+    assert one.redis.cache == "redis://q.example/0"
+    assert one.redis.cache_cluster is False
+    split = load_settings(
+        write(tmp_path, ""),
+        env={
+            "STARLING_REDIS_URL": "redis://q.example/0",
+            "STARLING_REDIS_CACHE_URL": "redis://c1.example:7000",
+            "STARLING_REDIS_CACHE_CLUSTER": "true",
+        },
+    )
+    assert (split.redis.url, split.redis.cache) == (
+        "redis://q.example/0",
+        "redis://c1.example:7000",
+    )
+    assert split.with_urls("postgres://u@db/s", "redis://other/0").redis.cache_cluster is True
+    with pytest.raises(ConfigError, match="cache_cluster needs"):
+        load_settings(
+            write(tmp_path, ""),
+            env={"STARLING_REDIS_CACHE_URL": "unix:///r.sock", "STARLING_REDIS_CACHE_CLUSTER": "1"},
+        )

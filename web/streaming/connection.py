@@ -63,6 +63,8 @@ class Connection:
         """The next message to send, or None once the stream is dropped."""
         if self.dropped.is_set():
             return None
+        if not self.queue.empty():  # the common case under load: no waiting at all
+            return self.queue.get_nowait()
         message = asyncio.ensure_future(self.queue.get())
         dropped = asyncio.ensure_future(self.dropped.wait())
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import Counter, defaultdict
 from typing import Any
@@ -20,7 +21,9 @@ from instance.config import Settings
 from services import notifications, pg_listen, statuses, streams
 from services.backends import Backends
 from services.errors import NotFound
-from web.api.entities import render_status
+from services.postcache import Snapshot
+from services.statuses import Hydrated, ViewerState
+from web.api.entities import render_account, render_status
 from web.api.notifications import render_notification
 from web.streaming.connection import Connection, Stream
 
@@ -30,12 +33,16 @@ SUBSCRIBE_TIMEOUT_SECONDS = 5.0
 NOTICE_BACKLOG = 10_000
 RETRY_SECONDS = 1.0
 NOTIFICATION_STREAMS = ("user", "user:notification")
+RENDERED_TTL_SECONDS = 2.0
+RENDERED_KEPT = 256
+
+Rendered = tuple[Hydrated, dict[str, Any], str]  # the post loaded, its Status, that as JSON
 
 
 def channel_for(stream: Stream, account_id: int | None) -> str | None:
     """The Redis channel a stream reads (None: notifications only, which come from Postgres)."""
     match stream.name:
-        case "user":
+        case "user" | "direct":
             return streams.timeline_channel(account_id or 0)
         case "public":
             return streams.public_channel()
@@ -53,7 +60,8 @@ def channel_for(stream: Stream, account_id: int | None) -> str | None:
 class Hub:
     def __init__(self, backends: Backends, settings: Settings) -> None:
         self.redis, self.settings = backends.redis, settings
-        self._pubsub = backends.redis.pubsub()
+        # On a Redis Cluster cache, a plain connection to one node (Backends.subscriber).
+        self._pubsub = backends.subscriber().pubsub()
         self._control = f"{streams.PREFIX}hub:{uuid.uuid4().hex}"  # keeps the pubsub subscribed
         self._channels: dict[str, dict[Connection, set[Stream]]] = defaultdict(dict)
         self._watchers: dict[int, dict[Connection, set[Stream]]] = defaultdict(dict)
@@ -64,6 +72,7 @@ class Hub:
             settings.database.url, streams.NOTIFY_CHANNEL, self._notified
         )
         self._tasks: list[asyncio.Task[None]] = []
+        self._recent: dict[tuple[str, int], tuple[float, Rendered]] = {}
 
     async def start(self) -> None:
         await self._pubsub.subscribe(self._control)
@@ -196,22 +205,64 @@ class Hub:
             for connection, held in listeners:
                 for stream in held:
                     connection.send(stream, "delete", str(target))
-        elif name in ("update", "status.update"):
+        elif name in ("update", "status.update", "conversation"):
             await self._route_post(name, target, listeners)
 
     async def _route_post(
         self, name: str, post_id: int, listeners: list[tuple[Connection, set[Stream]]]
     ) -> None:
+        rendered = await self._rendered(name, post_id)
+        if rendered is None:
+            return  # deleted already
+        loaded, status, payload = rendered
+        post = loaded.posts[0]
+        for connection, held in listeners:
+            # The `direct` stream hears conversations only; the `user` stream everything else.
+            wanted = [s for s in held if (s.name == "direct") == (name == "conversation")]
+            if not wanted:
+                continue
+            viewer = await connection.relations()
+            if not statuses.is_visible(post, loaded, viewer, hide_muted=True):
+                continue
+            if name == "conversation":
+                payload = orjson.dumps(self._conversation(post, loaded, status, viewer)).decode()
+            for stream in wanted:
+                connection.send(stream, name, payload)
+
+    async def _rendered(self, name: str, post_id: int) -> Rendered | None:
+        """A post loaded and rendered once for the burst of events a fan-out sends (one per
+        follower's channel), kept for a couple of seconds."""
+        moment = time.monotonic()
+        key = (name, post_id)
+        found = self._recent.get(key)
+        fresh = found is not None and moment - found[0] < RENDERED_TTL_SECONDS
+        if found is not None and fresh and name != "status.update":  # an edit is news each time
+            return found[1]
         loaded = await statuses.load(self.redis, [post_id])
         if not loaded.posts:
-            return  # deleted already
-        post = loaded.posts[0]
-        payload = orjson.dumps(render_status(post, loaded, self.settings)).decode()
-        for connection, held in listeners:
-            viewer = await connection.relations()
-            if statuses.is_visible(post, loaded, viewer, hide_muted=True):
-                for stream in held:
-                    connection.send(stream, name, payload)
+            return None
+        status = render_status(loaded.posts[0], loaded, self.settings)
+        rendered = (loaded, status, orjson.dumps(status).decode())
+        self._recent[key] = (moment, rendered)
+        while len(self._recent) > RENDERED_KEPT:
+            self._recent.pop(next(iter(self._recent)))  # the oldest (dicts keep order)
+        return rendered
+
+    def _conversation(
+        self, post: Snapshot, loaded: Hydrated, status: dict[str, Any], viewer: ViewerState
+    ) -> dict[str, Any]:
+        """Mastodon's Conversation entity for one direct post, as its participant ``viewer``
+        sees it: the others in it, and the post as its last status (its id names the
+        conversation: there is no conversations list to keep another one in)."""
+        others = [post["author_id"], *post["mention_ids"]]
+        accounts = [
+            render_account(loaded.accounts[a], self.settings)
+            for a in dict.fromkeys(others)
+            if a != viewer.viewer_id and a in loaded.accounts
+        ]
+        unread = post["author_id"] != viewer.viewer_id
+        return {"id": str(post["id"]), "unread": unread, "accounts": accounts,
+                "last_status": status}  # fmt: skip
 
     # --- notifications (Postgres NOTIFY at commit) ----------------------------------------
 

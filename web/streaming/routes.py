@@ -25,16 +25,17 @@ HUB_KEY = "starling_stream_hub"
 LOCK_KEY = "starling_stream_hub_lock"
 HEARTBEAT_SECONDS = 15.0
 STREAMS = frozenset(
-    {"user", "user:notification", "public", "public:local", "public:remote"}
+    {"user", "user:notification", "direct", "public", "public:local", "public:remote"}
     | {"hashtag", "hashtag:local"}
 )
-SIGNED_IN_STREAMS = frozenset({"user", "user:notification"})
+SIGNED_IN_STREAMS = frozenset({"user", "user:notification", "direct"})
 # Which scope each stream needs of a token (a parent scope, "read", grants them too).
 _SCOPE = {"user:notification": "read:notifications"}
 # The server-sent-events paths, as Mastodon names them.
 _SSE_PATHS = {
     "user": "user",
     "user/notification": "user:notification",
+    "direct": "direct",
     "public": "public",
     "public/local": "public:local",
     "public/remote": "public:remote",

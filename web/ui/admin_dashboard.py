@@ -18,7 +18,7 @@ SLOW_QUEUE_SECONDS = 60
 @ui.get("/admin")
 @staff_only
 async def dashboard(staff: Staff) -> Response:
-    overview = await admin_dashboard.overview(backends().redis)
+    overview = await admin_dashboard.overview(backends().redis, backends().queue)
     return await admin_page(
         "ui/admin/dashboard.html",
         section="dashboard",
