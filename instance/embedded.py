@@ -16,6 +16,7 @@ import ctypes
 import logging
 import signal
 import socket
+from typing import Any
 
 import httpx
 import uvloop
@@ -49,9 +50,19 @@ def serve_embedded(settings: Settings, listener: socket.socket, url: str, runnin
     return uvloop.run(_serve(settings, listener, url, running))
 
 
+def _quiet_cancellations(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """On Ctrl-C, Hypercorn cancels the connections still open (a browser's live stream, a
+    kept-alive socket), and asyncio's stream callback reports each cancellation with a
+    traceback: that is the shutdown working, not an error."""
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)
+
+
 async def _serve(settings: Settings, listener: socket.socket, url: str, running: str) -> int:
     stop = asyncio.Event()  # Ctrl-C or SIGTERM
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_quiet_cancellations)
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     server_stop = asyncio.Event()  # set once the jobs have stopped: they use its connections
