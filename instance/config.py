@@ -204,15 +204,7 @@ class FederationSettings(_Section):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
-    @field_validator("allowed_private_networks")
-    @classmethod
-    def _valid_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for network in value:
-            try:
-                ipaddress.ip_network(network, strict=False)
-            except ValueError as exc:
-                raise ValueError(f"{network!r} is not a network ({exc})") from None
-        return value
+    _valid_networks = field_validator("allowed_private_networks")(_check_networks)
 
 
 def secure_or_loopback(url: str) -> bool:
