@@ -1,4 +1,7 @@
-"""``starling worker --queue``: one process for the jobs, the search indexer, or both."""
+"""``starling worker --queue``: one process for the jobs, the search indexer, or both.
+
+The tests are async: an arq Worker built outside a running loop makes an event loop of its
+own and never closes it."""
 
 from __future__ import annotations
 
@@ -18,12 +21,12 @@ from workers.settings import MAX_JOBS, build_workers
         ("search", [search.QUEUE]),
     ],
 )
-def test_a_worker_process_takes_the_queues_asked_for(queue: str, expected: list[str]):
+async def test_a_worker_process_takes_the_queues_asked_for(queue: str, expected: list[str]):
     settings = load_settings(env={"STARLING_REDIS_URL": "redis://127.0.0.1:6379/0"})
     assert [worker.queue_name for worker in build_workers(settings, queue)] == expected
 
 
-def test_every_job_is_measured_under_its_arq_name():
+async def test_every_job_is_measured_under_its_arq_name():
     settings = load_settings(env={"STARLING_REDIS_URL": "redis://127.0.0.1:6379/0"})
     jobs_worker = build_workers(settings, "jobs")[0]
     assert {"deliver", "process_inbox", "fanout", "cron:sweep_federation"} <= set(
@@ -32,7 +35,7 @@ def test_every_job_is_measured_under_its_arq_name():
     assert jobs_worker.functions["deliver"].coroutine.__wrapped__.__name__ == "deliver"
 
 
-def test_concurrency_sets_how_many_jobs_one_worker_runs_at_once():
+async def test_concurrency_sets_how_many_jobs_one_worker_runs_at_once():
     settings = load_settings(env={"STARLING_REDIS_URL": "redis://127.0.0.1:6379/0"})
     assert build_workers(settings, "jobs")[0].max_jobs == MAX_JOBS
     jobs_worker, indexer = build_workers(settings, "all", concurrency=32)
