@@ -82,7 +82,8 @@ class NewBlock(BlockChanges):
     domain: str = Field(min_length=1, max_length=255)
 
 
-@admin_domain_blocks.get("/api/v1/admin/domain_blocks")
+# Mastodon.py asks for the list and posts new blocks with a trailing "/".
+@admin_domain_blocks.get("/api/v1/admin/domain_blocks", strict_slashes=False)
 @require_staff("admin:read:domain_blocks")
 @params(PageParams, query=True)
 async def index(staff: Moderator, params: PageParams) -> Response:
@@ -97,7 +98,7 @@ async def show(raw_id: str, staff: Moderator) -> dict[str, Any]:
     return render_admin_domain_block(await service.get_block(snowflake_from_path(raw_id)))
 
 
-@admin_domain_blocks.post("/api/v1/admin/domain_blocks")
+@admin_domain_blocks.post("/api/v1/admin/domain_blocks", strict_slashes=False)
 @require_staff("admin:write:domain_blocks")
 @params(NewBlock)
 async def create(staff: Moderator, params: NewBlock) -> Response | dict[str, Any]:

@@ -67,7 +67,7 @@ class ReportParams(BaseModel):
         return value
 
 
-@reports_api.post("/api/v1/reports")
+@reports_api.post("/api/v1/reports", strict_slashes=False)  # Mastodon.py adds a "/"
 @require_auth("write:reports")
 @params(ReportParams)
 async def create(token: TokenContext, params: ReportParams) -> dict[str, Any]:
