@@ -23,8 +23,8 @@ SELECT
   ARRAY(SELECT boost_of_id FROM posts WHERE author_id = $1 AND boost_of_id = ANY($2::bigint[]))
       AS boosted,
   ARRAY(SELECT followee_id FROM follows
-        WHERE follower_id = $1 AND state = 'accepted' AND followee_id = ANY($3::bigint[]))
-      AS following,
+        WHERE follower_id = $1 AND state = 'accepted'
+          AND ($3::bigint[] IS NULL OR followee_id = ANY($3::bigint[]))) AS following,
   ARRAY(SELECT target_id FROM mutes
         WHERE account_id = $1 AND (expires_at IS NULL OR expires_at > now())) AS muted,
   ARRAY(SELECT target_id FROM blocks WHERE account_id = $1
@@ -45,13 +45,15 @@ class ViewerState:
 
 
 async def viewer_state(
-    viewer_id: int | None, post_ids: Iterable[int], author_ids: Iterable[int]
+    viewer_id: int | None, post_ids: Iterable[int], author_ids: Iterable[int] | None
 ) -> ViewerState:
-    """One round trip to Postgres for likes, boosts, follows, mutes and blocks of the viewer."""
+    """One round trip to Postgres for likes, boosts, follows, mutes and blocks of the viewer;
+    ``author_ids`` None: every account the viewer follows."""
     if viewer_id is None:
         return ViewerState()
+    authors = None if author_ids is None else list(set(author_ids))
     _, rows = await connections.get("default").execute_query(
-        _VIEWER_SQL, [viewer_id, list(set(post_ids)), list(set(author_ids))]
+        _VIEWER_SQL, [viewer_id, list(set(post_ids)), authors]
     )
     row = rows[0]
     return ViewerState(
@@ -64,30 +66,10 @@ async def viewer_state(
     )
 
 
-_RELATIONS_SQL = """
-SELECT
-  ARRAY(SELECT followee_id FROM follows WHERE follower_id = $1 AND state = 'accepted')
-      AS following,
-  ARRAY(SELECT target_id FROM mutes
-        WHERE account_id = $1 AND (expires_at IS NULL OR expires_at > now())) AS muted,
-  ARRAY(SELECT target_id FROM blocks WHERE account_id = $1
-        UNION SELECT account_id FROM blocks WHERE target_id = $1) AS blocked
-"""
-
-
 async def relations(viewer_id: int | None) -> ViewerState:
     """Everyone the viewer follows, mutes and blocks (or is blocked by), for checking posts
     one at a time as they come (the streaming API) rather than a page at once."""
-    if viewer_id is None:
-        return ViewerState()
-    _, rows = await connections.get("default").execute_query(_RELATIONS_SQL, [viewer_id])
-    row = rows[0]
-    return ViewerState(
-        viewer_id=viewer_id,
-        following=frozenset(row["following"]),
-        muted=frozenset(row["muted"]),
-        blocked=frozenset(row["blocked"]),
-    )
+    return await viewer_state(viewer_id, [], None)
 
 
 def can_see(post: Snapshot, viewer: ViewerState) -> bool:

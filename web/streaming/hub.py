@@ -231,19 +231,20 @@ class Hub:
 
     async def _rendered(self, name: str, post_id: int) -> Rendered | None:
         """A post loaded and rendered once for the burst of events a fan-out sends (one per
-        follower's channel), kept for a couple of seconds."""
+        follower's channel), kept for a couple of seconds. Not an edit's: a second edit within
+        them would be sent as the first."""
         moment = time.monotonic()
         key = (name, post_id)
         found = self._recent.get(key)
-        fresh = found is not None and moment - found[0] < RENDERED_TTL_SECONDS
-        if found is not None and fresh and name != "status.update":  # an edit is news each time
+        if found is not None and moment - found[0] < RENDERED_TTL_SECONDS:
             return found[1]
         loaded = await statuses.load(self.redis, [post_id])
         if not loaded.posts:
             return None
         status = render_status(loaded.posts[0], loaded, self.settings)
         rendered = (loaded, status, orjson.dumps(status).decode())
-        self._recent[key] = (moment, rendered)
+        if name != "status.update":
+            self._recent[key] = (moment, rendered)
         while len(self._recent) > RENDERED_KEPT:
             self._recent.pop(next(iter(self._recent)))  # the oldest (dicts keep order)
         return rendered
