@@ -19,6 +19,7 @@ from search.store import location
 from services import reads
 from services.backends import Backends
 from services.rediscluster import Cache
+from services.token_cache import LocalTokens
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +75,21 @@ async def open_backends(settings: Settings, *, init_orm: bool = True) -> Backend
     http = SafeClient(fetch_policy(settings))
     search = SearchReader(location(settings.storage.data_dir))
     log.info("backends open", extra={"database": without_password(settings.database.url)})
+    tokens = LocalTokens(pubsub if pubsub is not None else redis)
     return Backends(
-        settings=settings, redis=redis, queue=queue, http=http, search=search, pubsub=pubsub
+        settings=settings,
+        redis=redis,
+        queue=queue,
+        http=http,
+        search=search,
+        pubsub=pubsub,
+        tokens=tokens,
     )
 
 
 async def close_backends(backends: Backends, *, close_orm: bool = True) -> None:
+    if backends.tokens is not None:
+        await backends.tokens.stop()
     if backends.search is not None:
         backends.search.close()
     await backends.http.aclose()

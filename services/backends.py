@@ -7,6 +7,7 @@ queue or the outbound HTTP client; the ORM is reached through Tortoise's own con
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
@@ -15,6 +16,7 @@ from activitypub.client import SafeClient
 from instance.config import Settings
 from search.reader import SearchReader
 from services.rediscluster import Cache
+from services.token_cache import LocalTokens
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class Backends:
     # Streaming subscriptions when the cache is a cluster: a plain connection to one node, as
     # a cluster delivers every PUBLISH to every node (None: subscribe on ``redis`` itself).
     pubsub: Redis | None = None
+    # Token contexts this process used lately (services/token_cache); None: Redis every time.
+    tokens: LocalTokens[Any] | None = None
 
     def subscriber(self) -> Redis:
         """The client to SUBSCRIBE on (the cache, or one of its nodes when it is a cluster)."""

@@ -25,7 +25,7 @@ from models.relationships import Follow, FollowState
 from services import activities, deletion, federate, streams, web_sessions
 from services.backends import Backends
 from services.errors import Forbidden, NotFound
-from services.oauth import TOKEN_CACHE_KEY
+from services.oauth import forget_token_contexts
 from services.postcache import forget_accounts
 
 MAX_ID = 2**63 - 1
@@ -72,8 +72,7 @@ async def end_access(redis: Redis, user_id: int) -> None:
         "token_hash", flat=True
     )
     await AccessToken.filter(user_id=user_id, revoked_at__isnull=True).update(revoked_at=now())
-    if digests:
-        await redis.delete(*[TOKEN_CACHE_KEY.format(digest) for digest in digests])
+    await forget_token_contexts(redis, list(digests))
     await web_sessions.end_all(redis, user_id)
     accounts = await User.filter(id=user_id).values_list("account_id", flat=True)
     await streams.access_changed(redis, *accounts)  # open streams end now, not within a minute

@@ -20,9 +20,10 @@ from tortoise.timezone import now
 
 from models.accounts import User
 from models.oauth import AccessToken, Application, AuthorizationCode
-from services import accounts, applications, tokens
+from services import accounts, applications, token_cache, tokens
 from services import scopes as scope_rules
 from services.errors import BadRequest, Forbidden, Unauthorized, ValidationFailed
+from services.token_cache import LocalTokens
 
 CODE_LIFETIME = timedelta(minutes=10)
 PKCE_METHOD = "S256"
@@ -81,23 +82,40 @@ class AuthorizationRequest:
         return scope_rules.to_string(self.scopes)
 
 
-# Every API request authenticates its token: the context is cached in Redis for a minute
-# (revocation deletes the entry at once; a suspension takes effect within TOKEN_CACHE_TTL).
+# Every API request authenticates its token: the context is cached in Redis for a minute, and
+# for a few seconds in the process (services/token_cache). Revocation deletes the entry and
+# tells every process at once; a suspension takes effect within TOKEN_CACHE_TTL.
 TOKEN_CACHE_KEY = "token:{}"  # noqa: S105 - a key pattern, not a secret
 TOKEN_CACHE_TTL = 60
 
 
-async def authenticate_token(raw_token: str, redis: Redis | None = None) -> TokenContext:
+async def authenticate_token(
+    raw_token: str, redis: Redis | None = None, local: LocalTokens[TokenContext] | None = None
+) -> TokenContext:
     """The context of a live token; Unauthorized if unknown, revoked, or its user is barred."""
-    key = TOKEN_CACHE_KEY.format(tokens.digest(raw_token))
+    digest = tokens.digest(raw_token)
+    if local is not None and (known := local.get(digest)) is not None:
+        return known
+    generation = local.generation if local is not None else 0
+    key = TOKEN_CACHE_KEY.format(digest)
     if redis is not None and (cached := await redis.get(key)):
         data = orjson.loads(cached)
-        return TokenContext(**{**data, "scopes": frozenset(data["scopes"])})
-    context = await _load_token(raw_token)
-    if redis is not None:
-        data = {**asdict(context), "scopes": sorted(context.scopes)}
-        await redis.set(key, orjson.dumps(data), ex=TOKEN_CACHE_TTL)
+        context = TokenContext(**{**data, "scopes": frozenset(data["scopes"])})
+    else:
+        context = await _load_token(raw_token)
+        if redis is not None:
+            data = {**asdict(context), "scopes": sorted(context.scopes)}
+            await redis.set(key, orjson.dumps(data), ex=TOKEN_CACHE_TTL)
+    if local is not None:
+        local.put(digest, context, generation)
     return context
+
+
+async def forget_token_contexts(redis: Redis, digests: list[str]) -> None:
+    """Revoked tokens: their cached contexts go, in Redis and in every process."""
+    if digests:
+        await redis.delete(*[TOKEN_CACHE_KEY.format(digest) for digest in digests])
+        await token_cache.publish_forget(redis, digests)
 
 
 async def _load_token(raw_token: str) -> TokenContext:
@@ -149,7 +167,7 @@ async def revoke_token(raw_token: str, redis: Redis | None = None) -> None:
     digest = tokens.digest(raw_token)
     await AccessToken.filter(token_hash=digest, revoked_at__isnull=True).update(revoked_at=now())
     if redis is not None:
-        await redis.delete(TOKEN_CACHE_KEY.format(digest))
+        await forget_token_contexts(redis, [digest])
 
 
 # Clients and scopes

@@ -28,7 +28,11 @@ async def current_token() -> TokenContext | None:
     """The request's token context, or None when no token was sent (401 if a bad one was)."""
     if "token" not in g:
         raw = bearer_token()
-        g.token = await authenticate_token(raw, backends().redis) if raw else None
+        if raw:
+            b = backends()
+            g.token = await authenticate_token(raw, b.redis, b.tokens)
+        else:
+            g.token = None
     return g.token
 
 

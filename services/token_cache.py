@@ -1,0 +1,125 @@
+"""Token contexts kept in each web process for a few seconds, forgotten everywhere on revoke.
+
+Every API request authenticates its bearer token. Redis holds the contexts for a minute
+(``services.oauth``); this keeps the ones a process used lately in its own memory, so the hot
+path costs no round trip at all. A revocation deletes the Redis entry and publishes the
+token's digest on ``CHANNEL``; every process drops its copy when it hears it.
+
+A process trusts its copies only while it is subscribed: before the subscription is confirmed,
+and whenever pub/sub is lost (a revocation may have been missed), it forgets them all and
+reads Redis, as it would without this cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import weakref
+from collections.abc import Iterable
+from typing import Generic, TypeVar
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from services.rediscluster import Cache
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "token:forget"
+# How long a copy lives: a change that is not published (a suspension, which ends access by
+# revoking the tokens, is) reaches this process within the Redis TTL plus this.
+LOCAL_TTL_SECONDS = 10.0
+MAX_ENTRIES = 20_000
+RETRY_SECONDS = 1.0
+
+Context = TypeVar("Context")
+
+# This process's caches: a revocation made here is forgotten here before it returns, not when
+# its own message comes back (the next request could come first).
+_in_this_process: weakref.WeakSet[LocalTokens[object]] = weakref.WeakSet()
+
+
+class LocalTokens(Generic[Context]):
+    """One process's copies of token contexts by digest, valid while it hears ``CHANNEL``."""
+
+    def __init__(self, subscriber: Redis) -> None:
+        self._subscriber = subscriber
+        self._entries: dict[str, tuple[float, Context]] = {}
+        self._listening = False
+        self._task: asyncio.Task[None] | None = None
+        # Counts what was forgotten: a context read before a revocation was heard is not kept.
+        self.generation = 0
+        _in_this_process.add(self)
+
+    @property
+    def listening(self) -> bool:
+        """Whether copies are kept: the subscription is confirmed and has not been lost."""
+        return self._listening
+
+    def get(self, digest: str) -> Context | None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._listen())
+        entry = self._entries.get(digest) if self._listening else None
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, digest: str, context: Context, read_at_generation: int) -> None:
+        """Keep ``context``, read from Redis or Postgres when ``generation`` was as given."""
+        if not self._listening or read_at_generation != self.generation:
+            return
+        if len(self._entries) >= MAX_ENTRIES:
+            self._entries.clear()  # rare: a process serving that many tokens at once
+        self._entries[digest] = (time.monotonic() + LOCAL_TTL_SECONDS, context)
+
+    def forget(self, digests: Iterable[str]) -> None:
+        self.generation += 1
+        for digest in digests:
+            self._entries.pop(digest, None)
+
+    def _trust(self, listening: bool) -> None:
+        self._listening = listening
+        self.generation += 1
+        self._entries.clear()
+
+    async def _listen(self) -> None:
+        while True:
+            pubsub = self._subscriber.pubsub()
+            try:
+                await pubsub.subscribe(CHANNEL)
+                while True:
+                    message = await pubsub.get_message(timeout=None)
+                    if message is None:
+                        continue
+                    if message["type"] == "subscribe":
+                        self._trust(True)
+                    elif message["type"] == "message":
+                        self.forget(message["data"].decode().split(","))
+            except (RedisError, OSError) as exc:
+                log.warning("token cache: Redis pub/sub lost, reading Redis meanwhile: %s", exc)
+                self._trust(False)
+                await asyncio.sleep(RETRY_SECONDS)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
+
+    async def stop(self) -> None:
+        self._trust(False)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+async def publish_forget(redis: Cache, digests: list[str]) -> None:
+    """Tell every process to drop these tokens' copies (after their Redis entries are gone)."""
+    if digests:
+        for local in list(_in_this_process):
+            local.forget(digests)
+        async with redis.pipeline(transaction=False) as pipe:
+            # execute_command: a Redis Cluster client has no .publish(), nor its pipeline
+            pipe.execute_command("PUBLISH", CHANNEL, ",".join(digests))
+            await pipe.execute()
