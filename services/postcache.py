@@ -52,6 +52,46 @@ WHERE id = ANY($1::bigint[])
 """
 
 
+# Posts (ARGV[3..]), the posts they boost, and every account either names (author, mentions),
+# in one call: what a page of statuses needs. Ids are read from the snapshots' JSON text (Lua's
+# cjson would turn 64-bit ids into doubles); a key's name cannot occur unescaped inside a
+# string value, and "author_id" precedes the text. Cached snapshots only: misses come back
+# false and are read from Postgres by the caller. Not on a cluster (the keys span slots).
+PAGE_SCRIPT_MAX = 500  # more ids than a page holds: plain MGETs (Lua's unpack has a limit)
+_LOAD_PAGE = """
+local post_prefix, account_prefix = ARGV[1], ARGV[2]
+local accounts, named = {}, {}
+local function name(id)
+  if not named[id] then named[id] = true; accounts[#accounts + 1] = id end
+end
+local function read(raw)
+  local author = string.match(raw, '"author_id":(%d+)')
+  if author then name(author) end
+  local mentions = string.match(raw, '"mention_ids":%[([%d,]*)%]')
+  if mentions then for id in string.gmatch(mentions, '%d+') do name(id) end end
+  return string.match(raw, '"boost_of_id":(%d+)')
+end
+local function mget(prefix, ids)
+  if #ids == 0 then return {} end
+  local keys = {}
+  for i, id in ipairs(ids) do keys[i] = prefix .. id end
+  return redis.call('MGET', unpack(keys))
+end
+local ids = {}
+for i = 3, #ARGV do ids[#ids + 1] = ARGV[i] end
+local posts, boosted = mget(post_prefix, ids), {}
+for _, raw in ipairs(posts) do
+  if raw then
+    local original = read(raw)
+    if original then boosted[#boosted + 1] = original end
+  end
+end
+local originals = mget(post_prefix, boosted)
+for _, raw in ipairs(originals) do if raw then read(raw) end end
+return {posts, boosted, originals, accounts, mget(account_prefix, accounts)}
+"""
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         # Already in the clients' format (UTC, milliseconds, Z): rendering copies it as is.
@@ -84,6 +124,41 @@ async def _load(redis: Redis, key: str, sql: str, ids: Iterable[int]) -> dict[in
                 await pipe.execute()
         found.update(fetched)
     return found
+
+
+def _found(ids: Iterable[Any], raws: list[bytes | None]) -> dict[int, Snapshot]:
+    return {int(item): orjson.loads(raw) for item, raw in zip(ids, raws, strict=True) if raw}
+
+
+async def load_page(
+    redis: Redis, ids: list[int]
+) -> tuple[dict[int, Snapshot], dict[int, Snapshot], dict[int, Snapshot]]:
+    """The posts of ``ids`` that exist, the posts they boost, and every account these name:
+    one Redis call when all are cached (a Lua script; on a cluster, one call per kind)."""
+    if rediscluster.is_cluster(redis) or not ids or len(ids) > PAGE_SCRIPT_MAX:
+        posts = await load_posts(redis, ids)
+        originals = await load_posts(redis, _boosted(posts))
+        return posts, originals, await load_accounts(redis, _named(posts, originals))
+    script = redis.register_script(_LOAD_PAGE)
+    args = [POST_KEY.format(""), ACCOUNT_KEY.format(""), *ids]
+    raw_posts, boosted, raw_originals, named, raw_accounts = await script(args=args)
+    posts = _found(ids, raw_posts)
+    if len(posts) < len(ids):  # misses: read them, then what they boost and name
+        posts.update(await load_posts(redis, [i for i in ids if i not in posts]))
+    originals = _found(boosted, raw_originals)
+    originals.update(await load_posts(redis, _boosted(posts) - originals.keys()))
+    accounts = _found(named, raw_accounts)
+    accounts.update(await load_accounts(redis, _named(posts, originals) - accounts.keys()))
+    return posts, originals, accounts
+
+
+def _boosted(posts: dict[int, Snapshot]) -> set[int]:
+    return {post["boost_of_id"] for post in posts.values() if post["boost_of_id"]}
+
+
+def _named(*groups: dict[int, Snapshot]) -> set[int]:
+    every = [post for group in groups for post in group.values()]
+    return {p["author_id"] for p in every} | {m for p in every for m in p["mention_ids"]}
 
 
 async def load_posts(redis: Redis, ids: Iterable[int]) -> dict[int, Snapshot]:

@@ -9,27 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis
 from tortoise import connections
 
 from models.posts import Visibility
-from services.postcache import Snapshot, load_accounts, load_posts
+from services.postcache import Snapshot, load_page
 
-_VIEWER_SQL = """
-SELECT
-  ARRAY(SELECT post_id FROM likes WHERE account_id = $1 AND post_id = ANY($2::bigint[]))
-      AS liked,
-  ARRAY(SELECT boost_of_id FROM posts WHERE author_id = $1 AND boost_of_id = ANY($2::bigint[]))
-      AS boosted,
+# What one viewer ($1) has done to, and may see of, some posts (``{posts}`` completes
+# "post_id ...": = ANY(array) or IN (subquery)) by some authors (``{authors}``: a condition on
+# followee_id). Columns, so the home timeline reads them with its candidates (one round trip).
+VIEWER_COLUMNS = """
+  ARRAY(SELECT post_id FROM likes WHERE account_id = $1 AND post_id {posts}) AS liked,
+  ARRAY(SELECT boost_of_id FROM posts WHERE author_id = $1 AND boost_of_id {posts}) AS boosted,
   ARRAY(SELECT followee_id FROM follows
-        WHERE follower_id = $1 AND state = 'accepted'
-          AND ($3::bigint[] IS NULL OR followee_id = ANY($3::bigint[]))) AS following,
+        WHERE follower_id = $1 AND state = 'accepted' AND ({authors})) AS following,
   ARRAY(SELECT target_id FROM mutes
         WHERE account_id = $1 AND (expires_at IS NULL OR expires_at > now())) AS muted,
   ARRAY(SELECT target_id FROM blocks WHERE account_id = $1
         UNION SELECT account_id FROM blocks WHERE target_id = $1) AS blocked
 """
+
+_VIEWER_SQL = "SELECT " + VIEWER_COLUMNS.format(
+    posts="= ANY($2::bigint[])",
+    authors="$3::bigint[] IS NULL OR followee_id = ANY($3::bigint[])",
+)
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,11 @@ async def viewer_state(
     _, rows = await connections.get("default").execute_query(
         _VIEWER_SQL, [viewer_id, list(set(post_ids)), authors]
     )
-    row = rows[0]
+    return state_from_row(viewer_id, rows[0])
+
+
+def state_from_row(viewer_id: int, row: Any) -> ViewerState:
+    """A ``ViewerState`` from a row holding the ``VIEWER_COLUMNS``."""
     return ViewerState(
         viewer_id=viewer_id,
         liked=frozenset(row["liked"]),
@@ -109,13 +118,7 @@ async def load(redis: Redis, ids: Sequence[int]) -> Hydrated:
     """The posts of ``ids`` that exist, their boosted posts and every account they name, with
     no viewer and nothing filtered: ``hydrate`` applies a viewer's rules, ``is_visible`` one
     post's (the streaming API loads once and checks each subscriber)."""
-    posts = await load_posts(redis, ids)
-    original_ids = {p["boost_of_id"] for p in posts.values() if p["boost_of_id"]}
-    originals = await load_posts(redis, original_ids)
-    every = [*posts.values(), *originals.values()]
-    accounts = await load_accounts(
-        redis, {p["author_id"] for p in every} | {m for p in every for m in p["mention_ids"]}
-    )
+    posts, originals, accounts = await load_page(redis, list(ids))
     return Hydrated(
         posts=[posts[i] for i in ids if i in posts], originals=originals, accounts=accounts
     )
@@ -135,14 +138,21 @@ def is_visible(post: Snapshot, loaded: Hydrated, viewer: ViewerState, *, hide_mu
 
 
 async def hydrate(
-    redis: Redis, viewer_id: int | None, ids: Sequence[int], *, hide_muted: bool = False
+    redis: Redis,
+    viewer_id: int | None,
+    ids: Sequence[int],
+    *,
+    hide_muted: bool = False,
+    viewer: ViewerState | None = None,
 ) -> Hydrated:
-    """Snapshots for ``ids`` that exist and that the viewer may see, in the same order."""
+    """Snapshots for ``ids`` that exist and that the viewer may see, in the same order;
+    ``viewer``: the viewer's state over them, when the caller read it already."""
     loaded = await load(redis, ids)
-    every = [*loaded.posts, *loaded.originals.values()]
-    viewer = await viewer_state(
-        viewer_id, [p["id"] for p in every], {p["author_id"] for p in every}
-    )
+    if viewer is None:
+        every = [*loaded.posts, *loaded.originals.values()]
+        viewer = await viewer_state(
+            viewer_id, [p["id"] for p in every], {p["author_id"] for p in every}
+        )
     loaded.posts = [p for p in loaded.posts if is_visible(p, loaded, viewer, hide_muted=hide_muted)]
     loaded.viewer = viewer
     return loaded

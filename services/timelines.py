@@ -19,6 +19,7 @@ keep it so, and ``rebuild`` writes both together.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
@@ -31,8 +32,8 @@ from models.ids import id_millis
 from services import feed_rules, rediscluster, streams
 from services.feed_rules import REBLOG_FALLOFF, Entry, Follower
 from services.paging import Page, select_page
-from services.postcache import Snapshot, load_posts
-from services.statuses import Hydrated, hydrate
+from services.postcache import Snapshot
+from services.statuses import VIEWER_COLUMNS, Hydrated, ViewerState, hydrate, state_from_row
 
 # One viewer's two keys share a hash tag, {<account id>}, so a script that takes both stays on
 # one slot of a Redis Cluster (services/rediscluster). The names changed with the tag: no
@@ -42,6 +43,10 @@ BOOSTS_KEY = "tl:home-boosts:{{{}}}"
 BIG_AUTHORS_KEY = "tl:big-authors"
 SENTINEL = "0"
 CAP = 800
+# A timeline nobody reads expires (each read renews it), as Mastodon drops the feeds of
+# accounts inactive for a week: Redis holds the active readers' timelines, not everyone's
+# (about 100 KB each at CAP, bench footprint), and the next read rebuilds it from Postgres.
+IDLE_SECONDS = 7 * 24 * 3600
 KEYS_PER_CALL = 1000  # timelines per push/remove script call (on a cluster: of one slot)
 BATCH_SLACK = 10
 # An author back under the fan-out limit: how many of their latest posts are pushed into the
@@ -100,6 +105,8 @@ local function add(key, boosts)
   if boosted ~= '' then
     redis.call('HSET', boosts, 'b:' .. entry, boosted)
     if not d or d > 0 then redis.call('HSET', boosts, 'o:' .. boosted, entry) end
+    local ttl = redis.call('PTTL', key)  -- the hash expires with its timeline
+    if ttl > 0 then redis.call('PEXPIRE', boosts, ttl) end
   end
   return 1
 end
@@ -177,17 +184,18 @@ SELECT id, boost_of_id, author_id FROM (
     SELECT p.id, p.boost_of_id, p.author_id FROM posts p
     WHERE p.author_id = a.author_id AND p.deleted_at IS NULL
       AND (a.show_boosts OR p.boost_of_id IS NULL)
-      AND ($3::bigint IS NULL OR p.id < $3) AND ($4::bigint IS NULL OR p.id > $4)
+      AND ({max_id}::bigint IS NULL OR p.id < {max_id})
+      AND ({lower}::bigint IS NULL OR p.id > {lower})
       AND (p.visibility <> 'direct' OR p.author_id = $1 OR {mentioned})
       AND (p.author_id = $1 OR NOT {replies_to_another} OR p.in_reply_to_account_id = $1
            OR {mentioned}
            OR EXISTS (SELECT 1 FROM follows g WHERE g.follower_id = $1
                       AND g.followee_id = p.in_reply_to_account_id AND g.state = 'accepted'))
-    ORDER BY p.id {order} LIMIT $5
+    ORDER BY p.id {order} LIMIT {limit}
   ) x
   {tagged}
 ) home
-ORDER BY id {order} LIMIT $5
+ORDER BY id {order} LIMIT {limit}
 """
 _MENTIONED = "EXISTS (SELECT 1 FROM mentions m WHERE m.post_id = p.id AND m.account_id = $1)"
 # feed_rules.replies_to_another
@@ -203,8 +211,9 @@ _FOLLOWED_TAGS = """
     SELECT pt.posts_id AS id, p.author_id FROM post_tags pt JOIN posts p ON p.id = pt.posts_id
     WHERE pt.tag_id = tf.tag_id AND p.visibility = 'public' AND p.boost_of_id IS NULL
       AND p.deleted_at IS NULL
-      AND ($3::bigint IS NULL OR pt.posts_id < $3) AND ($4::bigint IS NULL OR pt.posts_id > $4)
-    ORDER BY pt.posts_id {order} LIMIT $5
+      AND ({max_id}::bigint IS NULL OR pt.posts_id < {max_id})
+      AND ({lower}::bigint IS NULL OR pt.posts_id > {lower})
+    ORDER BY pt.posts_id {order} LIMIT {limit}
   ) y
   WHERE tf.account_id = $1
 """
@@ -219,6 +228,8 @@ _FOLLOWED_AUTHORS_IN = (
     "SELECT followee_id, show_reblogs FROM follows WHERE follower_id = $1 "
     "AND state = 'accepted' AND followee_id = ANY($2::bigint[])"
 )
+
+WINDOW = ("$3", "$4", "$5")  # the window's parameters in the queries above
 
 _BIG_AUTHORS_SQL = """
 SELECT f.followee_id FROM follows f JOIN accounts a ON a.id = f.follower_id
@@ -235,13 +246,18 @@ def boosts_key(account_id: int) -> str:
     return BOOSTS_KEY.format(account_id)
 
 
-def _home_sql(authors: str, order: str, *, tagged: bool = False) -> str:
+def _home_sql(
+    authors: str, order: str, *, tagged: bool = False, window: tuple[str, str, str] = WINDOW
+) -> str:
+    """The home rules' query; ``window`` names its (max_id, lower bound, limit) parameters."""
+    max_id, lower, limit = window
+    bounds = {"order": order, "max_id": max_id, "lower": lower, "limit": limit}
     return _HOME_SQL.format(
         authors=authors,
-        order=order,
         mentioned=_MENTIONED,
         replies_to_another=_REPLIES_TO_ANOTHER,
-        tagged=_FOLLOWED_TAGS.format(order=order) if tagged else "",
+        tagged=_FOLLOWED_TAGS.format(**bounds) if tagged else "",
+        **bounds,
     )
 
 
@@ -422,6 +438,8 @@ async def rebuild(redis: Redis, settings: Settings, viewer_id: int) -> None:
         pipe.zadd(key, {SENTINEL: 0, **{str(i): id_millis(i) for i, _ in kept}})
         if links:
             pipe.hset(boosts, mapping=links)
+        pipe.expire(key, IDLE_SECONDS)
+        pipe.expire(boosts, IDLE_SECONDS)
         await pipe.execute()
 
 
@@ -462,7 +480,9 @@ async def _read_pushed(
         pipe.smembers(BIG_AUTHORS_KEY)
         for window, count in windows:
             _queue_range(pipe, key, window, count)
-        exists, big_members, *raws = await pipe.execute()
+        pipe.expire(key, IDLE_SECONDS)
+        pipe.expire(boosts_key(viewer_id), IDLE_SECONDS)
+        exists, big_members, *raws, _, _ = await pipe.execute()
     if not exists:
         await rebuild(redis, settings, viewer_id)
         async with redis.pipeline(transaction=False) as pipe:
@@ -480,48 +500,122 @@ async def _read_pushed(
     return pushed, big
 
 
-async def _from_big_authors(big: set[int], viewer_id: int, page: Page, count: int) -> list[int]:
-    """The viewer's followed big authors' posts in the page's window, from Postgres."""
-    if not big:
-        return []
-    order = "ASC" if page.ascending else "DESC"
-    sql = _home_sql(_FOLLOWED_AUTHORS_IN, order)
-    ids = await _query(sql, viewer_id, list(big), page.max_id, page.lower, count)
-    return sorted(ids, reverse=True)
+# A page's read in one round trip (after the Redis one): the followed big authors' posts in
+# each window ({merged}: one rules query per window, UNION ALL); every candidate (pushed ids
+# $3 and merged ones, deleted ones dropped) with what the boost rule reads; and the viewer's
+# state over the first {count} candidates in the page ($4, $5: its bounds), the posts they
+# boost and their authors. The boost rule may drop some of those, so a page can reach past
+# them: ``read_home`` then reads the rest's state on its own (services.statuses).
+_HOME_READ_SQL = """
+WITH merged AS ({merged}),
+candidates AS (
+  SELECT id, boost_of_id, author_id FROM merged
+  UNION SELECT p.id, p.boost_of_id, p.author_id FROM posts p
+  WHERE p.id = ANY($3::bigint[]) AND p.deleted_at IS NULL
+),
+page AS (
+  SELECT id, boost_of_id, author_id FROM candidates
+  WHERE ($4::bigint IS NULL OR id < $4) AND ($5::bigint IS NULL OR id > $5)
+  ORDER BY id {order} LIMIT {count}
+),
+seen AS (SELECT id FROM page UNION SELECT boost_of_id FROM page WHERE boost_of_id IS NOT NULL)
+SELECT ARRAY(SELECT id FROM merged) AS merged,
+       ARRAY(SELECT ARRAY[id, boost_of_id, author_id] FROM candidates ORDER BY id) AS entries,
+       ARRAY(SELECT id FROM seen) AS covered,
+       {viewer}
+"""
+_SEEN_AUTHORS = """followee_id IN (
+    SELECT author_id FROM page
+    UNION SELECT author_id FROM posts WHERE id IN (SELECT boost_of_id FROM page))"""
 
 
-async def _without_repeated_boosts(redis: Redis, viewer_id: int, ids: list[int]) -> list[int]:
+def _home_read_sql(windows: list[tuple[Page, int]], count: int) -> str:
+    merged = " UNION ALL ".join(
+        "(" + _home_sql(_FOLLOWED_AUTHORS_IN, _order(window),
+                        window=(f"${4 + 3 * n}", f"${5 + 3 * n}", f"${6 + 3 * n}")) + ")"
+        for n, (window, _) in enumerate(windows)
+    )  # fmt: skip
+    viewer = VIEWER_COLUMNS.format(posts="IN (SELECT id FROM seen)", authors=_SEEN_AUTHORS)
+    return _HOME_READ_SQL.format(
+        merged=merged, viewer=viewer, order=_order(windows[0][0]), count=int(count)
+    )
+
+
+def _order(page: Page) -> str:
+    return "ASC" if page.ascending else "DESC"
+
+
+@dataclass
+class _HomeRead:
+    merged: list[int]  # the followed big authors' posts in the windows
+    entries: list[tuple[int, int | None, int]]  # every candidate, oldest first, with its author
+    viewer: ViewerState  # over the posts of ``covered``
+    covered: frozenset[int]
+
+
+async def _merge_and_state(
+    viewer_id: int, big: set[int], windows: list[tuple[Page, int]], pushed: list[int], count: int
+) -> _HomeRead:
+    args: list[object] = [viewer_id, list(big), pushed]
+    for window, limit in windows:
+        lower = _merge_floor(window, limit, pushed) if len(windows) == 1 else window.lower
+        args += [window.max_id, lower, limit]
+    rows = await _rows(_home_read_sql(windows, count), *args)
+    row = rows[0]
+    return _HomeRead(
+        merged=list(row["merged"]),
+        entries=[(entry[0], entry[1], entry[2]) for entry in row["entries"]],
+        viewer=state_from_row(viewer_id, row),
+        covered=frozenset(row["covered"]),
+    )
+
+
+def _merge_floor(window: Page, limit: int, pushed: list[int]) -> int | None:
+    """The lower bound for merging a newest-first page's one window (``pushed``: what the
+    timeline held in it). When the timeline filled the window, an older merged post could be
+    neither in the page nor among the entries the boost rule looks back on, so big authors'
+    posts are read only down to the oldest pushed one (else each followed big author costs an
+    index scan of ``limit`` rows)."""
+    lower = window.lower
+    if window.ascending or len(pushed) < limit:
+        return lower
+    oldest = min(pushed)
+    return oldest if lower is None else max(lower, oldest)
+
+
+def _without_repeated_boosts(
+    viewer_id: int, ids: list[int], entries: list[tuple[int, int | None, int]]
+) -> list[int]:
     """The boost rule over candidates (newest first) that include merged ones, which the push
-    path never saw."""
-    posts = await load_posts(redis, ids)
-    entries = [(i, posts[i]["boost_of_id"]) for i in reversed(ids) if i in posts]
-    own = {i for i, post in posts.items() if post["author_id"] == viewer_id}
-    kept = feed_rules.without_repeated_boosts(entries, own)
+    path never saw; ``entries``: (id, boosted post's id, author) of every candidate."""
+    wanted = set(ids)
+    own = {post_id for post_id, _, author in entries if author == viewer_id}
+    kept = feed_rules.without_repeated_boosts(
+        ((post_id, boosted) for post_id, boosted, _ in entries if post_id in wanted), own
+    )
     return [post_id for post_id, _ in reversed(kept)]
 
 
-async def home_ids(redis: Redis, settings: Settings, viewer_id: int, page: Page) -> list[int]:
-    """Candidate ids for a page of the viewer's home timeline, newest first.
+async def read_home(redis: Redis, settings: Settings, viewer_id: int, page: Page) -> Hydrated:
+    """A page of the home timeline, hydrated, without muted or blocked accounts' posts.
 
-    May return more than ``page.limit`` ids: hydration drops what the viewer may not see
-    (muted, blocked, deleted), so the caller takes the first ``limit`` that survive.
+    Round trips: the timeline's range (Redis), the big authors' posts with the viewer's state
+    (Postgres), then the snapshots of the page's posts and accounts (Redis).
     """
     count = page.limit + BATCH_SLACK
     windows = _windows(page, count)
     pushed, big = await _read_pushed(redis, settings, viewer_id, windows)
-    merged = [
-        i for window, n in windows for i in await _from_big_authors(big, viewer_id, window, n)
-    ]
-    ids = sorted(set(pushed) | set(merged), reverse=True)
-    if merged:
-        ids = await _without_repeated_boosts(redis, viewer_id, ids)
-    return select_page(ids, Page(page.max_id, page.since_id, page.min_id, count))
-
-
-async def read_home(redis: Redis, settings: Settings, viewer_id: int, page: Page) -> Hydrated:
-    """A page of the home timeline, hydrated, without muted or blocked accounts' posts."""
-    ids = await home_ids(redis, settings, viewer_id, page)
-    hydrated = await hydrate(redis, viewer_id, ids, hide_muted=True)
+    read = await _merge_and_state(viewer_id, big, windows, pushed, count)
+    ids = sorted(set(pushed) | set(read.merged), reverse=True)
+    if read.merged:
+        ids = _without_repeated_boosts(viewer_id, ids, read.entries)
+    # More than ``page.limit`` candidates: hydration drops what the viewer may not see (muted,
+    # blocked, deleted), and the first ``limit`` that survive make the page.
+    ids = select_page(ids, Page(page.max_id, page.since_id, page.min_id, count))
+    known = {post_id for post_id, _, _ in read.entries}
+    # Past what the query covered (boosts dropped by the rule): hydrate reads the state itself.
+    viewer = read.viewer if known.intersection(ids) <= read.covered else None
+    hydrated = await hydrate(redis, viewer_id, ids, hide_muted=True, viewer=viewer)
     return trim(hydrated, page)
 
 

@@ -162,6 +162,21 @@ async def test_cold_timeline_is_built_from_postgres_on_first_read(cast):
     assert await read_all_pages(cast) == expected
 
 
+async def test_a_timeline_nobody_reads_expires_and_each_read_renews_it(cast):
+    redis = cast.backends.redis
+    key, boosts = timelines.home_key(cast.viewer.id), timelines.boosts_key(cast.viewer.id)
+    await read_all_pages(cast)  # built on this first read
+    await redis.expire(key, 60)  # as if a week had nearly gone by without a read
+    await boost(cast, cast.small, await make_post(cast.stranger, "boosted by small"))
+    boosts_ttl = await redis.ttl(boosts)
+
+    await read_all_pages(cast)
+
+    assert 0 < boosts_ttl <= 60  # the boost's link expires with the timeline it belongs to
+    assert await redis.ttl(key) > timelines.IDLE_SECONDS - 60  # renewed by the read
+    assert await redis.ttl(boosts) > timelines.IDLE_SECONDS - 60
+
+
 async def test_merge_only_timeline_matches_when_every_author_is_big(cast, settings):
     # Given the same data read once with everyone pushed and once with everyone merged
     await timelines.rebuild(cast.backends.redis, cast.settings, cast.viewer.id)
