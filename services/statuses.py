@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
-from tortoise import connections
 
 from models.posts import Visibility
+from services import reads
 from services.postcache import Snapshot, load_page
 
 # What one viewer ($1) has done to, and may see of, some posts (``{posts}`` completes
@@ -57,9 +57,7 @@ async def viewer_state(
     if viewer_id is None:
         return ViewerState()
     authors = None if author_ids is None else list(set(author_ids))
-    _, rows = await connections.get("default").execute_query(
-        _VIEWER_SQL, [viewer_id, list(set(post_ids)), authors]
-    )
+    _, rows = await reads.query(_VIEWER_SQL, [viewer_id, list(set(post_ids)), authors])
     return state_from_row(viewer_id, rows[0])
 
 

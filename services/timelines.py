@@ -29,7 +29,7 @@ from tortoise import connections
 
 from instance.config import Settings
 from models.ids import id_millis
-from services import feed_rules, rediscluster, streams
+from services import feed_rules, reads, rediscluster, streams
 from services.feed_rules import REBLOG_FALLOFF, Entry, Follower
 from services.paging import Page, select_page
 from services.postcache import Snapshot
@@ -560,7 +560,9 @@ async def _merge_and_state(
     for window, limit in windows:
         lower = _merge_floor(window, limit, pushed) if len(windows) == 1 else window.lower
         args += [window.max_id, lower, limit]
-    rows = await _rows(_home_read_sql(windows, count), *args)
+    # A replica inside a read request (services/reads; the writer's own reads stay on the
+    # primary for a few seconds, so its likes and boosts show).
+    _, rows = await reads.query(_home_read_sql(windows, count), args)
     row = rows[0]
     return _HomeRead(
         merged=list(row["merged"]),
@@ -588,10 +590,12 @@ def _without_repeated_boosts(
 ) -> list[int]:
     """The boost rule over candidates (newest first) that include merged ones, which the push
     path never saw; ``entries``: (id, boosted post's id, author) of every candidate."""
-    wanted = set(ids)
+    boosts = {post_id: boosted for post_id, boosted, _ in entries}
     own = {post_id for post_id, _, author in entries if author == viewer_id}
+    # An id the query did not find (deleted, or pushed before a replica has it) stays in as
+    # an original: hydration drops what does not exist.
     kept = feed_rules.without_repeated_boosts(
-        ((post_id, boosted) for post_id, boosted, _ in entries if post_id in wanted), own
+        ((post_id, boosts.get(post_id)) for post_id in reversed(ids)), own
     )
     return [post_id for post_id, _ in reversed(kept)]
 

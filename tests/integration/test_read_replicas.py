@@ -24,8 +24,9 @@ from instance.app import create_app
 from instance.backing import ensure_database
 from instance.config import DatabaseSettings, Settings
 from models import tortoise_config
-from models.accounts import Account
+from models.accounts import Account, User
 from models.migrate import apply_migrations
+from models.relationships import Follow, FollowState
 from services import reads
 from services.backends import Backends
 from services.domains import forget_cached_states
@@ -178,6 +179,46 @@ async def test_writer_reads_its_write_while_others_read_the_replica(
         await set_replay(pair, paused=False)
     await caught_up(pair)
     assert await following_usernames(rr_client, alice) == ["bob"]
+
+
+async def test_home_reads_use_the_replica_and_a_liker_sees_its_own_like(
+    rr_client: QuartClient, rr_settings: Settings, pair: Pair
+) -> None:
+    _, bob, token = await people(rr_settings)
+    carol_token = await token_for(await make_user(rr_settings, "carol"))
+    bob_token = await token_for(await User.get(account_id=bob.id))
+    followed = await rr_client.post(f"/api/v1/accounts/{bob.id}/follow", headers=bearer(token))
+    assert followed.status_code == 200
+    # carol follows too, not through the API: a write there would keep her reads on the
+    # primary for a few seconds (read-your-writes)
+    carol = await Account.get(username="carol")
+    await Follow.create(follower=carol, followee=bob, state=FollowState.ACCEPTED)
+    posted = await rr_client.post(
+        "/api/v1/statuses", json={"status": "hi"}, headers=bearer(bob_token)
+    )
+    post_id = (await posted.get_json())["id"]
+    await caught_up(pair)
+    reads.forget_health(600.0)  # a paused replica stays "caught up enough" here
+    await set_replay(pair, paused=True)
+    try:
+        liked = await rr_client.post(f"/api/v1/statuses/{post_id}/favourite", headers=bearer(token))
+        assert liked.status_code == 200
+        before = reads_by("replica")
+
+        alices = await home(rr_client, token)
+        carols = await home(rr_client, carol_token)
+    finally:
+        await set_replay(pair, paused=False)
+
+    assert [(s["id"], s["favourited"]) for s in alices] == [(post_id, True)]  # the primary's
+    assert [(s["id"], s["favourited"]) for s in carols] == [(post_id, False)]
+    assert reads_by("replica") > before  # carol's read: the replica, which lags alice's like
+
+
+async def home(client: QuartClient, token: str) -> list:
+    response = await client.get("/api/v1/timelines/home", headers=bearer(token))
+    assert response.status_code == 200, await response.get_data(as_text=True)
+    return await response.get_json()
 
 
 async def test_a_lagging_replica_is_skipped_after_the_lag_threshold(
