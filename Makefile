@@ -4,7 +4,7 @@ PYTHON  := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: run test lint fmt bench install clean
+.PHONY: run test lint fmt bench bench-load install clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -33,6 +33,10 @@ fmt: $(STAMP)
 
 bench: $(STAMP)
 	$(PYTHON) -m bench
+
+# The load test (bench/load.py): 12–15 minutes; BENCH_LOAD_SECONDS shortens it.
+bench-load: $(STAMP)
+	$(PYTHON) -m bench load
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

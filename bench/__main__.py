@@ -4,12 +4,13 @@ bench/results/latest.json. Benchmarks report; they never fail a build.
 
 ``python -m bench pages streaming`` runs only those parts (of ``measure.PARTS``; the floor
 always runs, so each figure reads as a ratio of it).
+``python -m bench load`` (``make bench-load``) runs the load test (bench/load.py), on instances
+of its own; only when named.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import platform
 import shutil
@@ -21,9 +22,9 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bench import measure, memory, search
+from bench import load, measure, memory, search
 from bench.seed import ACCOUNTS, POSTS, seed
-from bench.wrk import Row
+from bench.wrk import Row, write_table
 from instance.backing import ensure_database, resolve_backing_services
 from instance.config import VERSION, load_settings
 from models.migrate import apply_migrations
@@ -78,10 +79,11 @@ def start(database_url: str, redis_url: str, tmp: Path, port: int) -> RunningIns
 
 
 def chosen_parts(args: list[str]) -> frozenset[str]:
-    unknown = set(args) - set(measure.PARTS)
+    unknown = set(args) - set(measure.PARTS) - {load.PART}
     if unknown:
         raise SystemExit(
-            f"bench: unknown part {sorted(unknown)}; parts: {', '.join(measure.PARTS)}"
+            f"bench: unknown part {sorted(unknown)}; parts: {', '.join(measure.PARTS)}, "
+            f"{load.PART} (only when named)"
         )
     return frozenset(args or measure.PARTS)
 
@@ -96,6 +98,13 @@ def main(args: list[str]) -> None:
     port = free_port()
     # First, on a small data set of its own: the instance `make run` starts.
     memory_rows = measured_memory(resolved.database.url, redis_url) if "memory" in parts else []
+    # The load test (bench/load.py): its own instances, 1 then 2 web processes, its own table.
+    if load.PART in parts:
+        load.run(wrk, database_url, redis_url, prepare, EXTRA_ENV)
+        if parts == {load.PART}:
+            if embedded is not None:
+                embedded.close()
+            return
     seeded = asyncio.run(prepare(database_url, redis_url, f"http://127.0.0.1:{port}"))
     with tempfile.TemporaryDirectory() as tmp:
         env = instance_env(
@@ -130,15 +139,7 @@ def report(rows: list[Row]) -> None:
         f"{ACCOUNTS:,} accounts, {POSTS:,} posts; 2 Hypercorn processes + 1 worker; "
         f"wrk -t2 -c64 -d10s --latency, median of {WRK_RUNS}"
     )
-    print("\n" + header + "\n")
-    print(f"| {'benchmark':<52} | {'result':<40} | {'target':<34} |")
-    print(f"|{'-' * 54}|{'-' * 42}|{'-' * 36}|")
-    for row in rows:
-        print(f"| {row.name:<52} | {row.result:<40} | {row.target:<34} |")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "latest.json").write_text(
-        json.dumps({"header": header, "rows": [row.__dict__ for row in rows]}, indent=2)
-    )
+    write_table(header, rows, RESULTS / "latest.json")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import httpx
 from redis.asyncio import Redis
 from tortoise import Tortoise
 
-from bench import federation, pages, search, streaming
+from bench import curves, federation, footprint, pages, search, streaming
 from bench.seed import Seeded
 from bench.wrk import Row, WrkResult, fmt, home_wrk, median_wrk
 from instance.config import TimelineSettings, load_settings
@@ -122,7 +122,7 @@ async def fan_out_times(
 
 
 # "memory" runs on an instance of its own (bench/memory.py), before the others.
-PARTS = ("core", "federation", "search", "pages", "streaming", "memory")
+PARTS = ("core", "federation", "search", "pages", "streaming", "memory", "footprint", "curves")
 
 
 async def run_all(
@@ -153,6 +153,12 @@ async def run_all(
         rows += await streaming.streaming_rows(instance, seeded)
     if "core" in parts:
         rows += await fan_out_rows(database_url, redis_url, seeded)
+    # After the others: it writes posts, likes and deliveries they should not see.
+    if "footprint" in parts:
+        rows += await footprint.footprint_rows(instance, seeded, database_url, redis_url)
+    # After that: data of its own (accounts, follows, big authors, 50,000 timelines).
+    if "curves" in parts:
+        rows += await curves.curve_rows(instance, wrk, database_url, redis_url, floor)
     return rows
 
 

@@ -40,17 +40,21 @@ class Seeded:
     follower_tokens: list[str]  # one for each of fan_1k's 1,000 followers
 
 
-async def _accounts(conn: asyncpg.Connection, base_url: str, count: int = ACCOUNTS) -> list[int]:
+async def _accounts(
+    conn: asyncpg.Connection, base_url: str, count: int = ACCOUNTS, prefix: str = "user"
+) -> list[int]:
+    """``count`` local accounts named ``<prefix><n>`` (one key pair shared by all)."""
     keys = generate_key_pair()
     now = datetime.now(UTC)
     rows, ids = [], []
     for n in range(count):
         account_id = next_id()
         ids.append(account_id)
-        name = f"user{n}"
+        name = f"{prefix}{n}"
         uri = f"{base_url}/users/{name}"
         rows.append((
-            account_id, now, name, None, name, f"User {n}", "", "", uri, f"{base_url}/@{name}",
+            account_id, now, name, None, name, f"{prefix.capitalize()} {n}", "", "", uri,
+            f"{base_url}/@{name}",
             f"{uri}/inbox", f"{base_url}/inbox", f"{uri}/outbox", f"{uri}/followers",
             f"{uri}/following", f"{uri}#main-key", keys.public_pem, keys.private_pem, now,
         ))  # fmt: skip
@@ -114,11 +118,16 @@ async def _follows(conn: asyncpg.Connection, pairs: set[tuple[int, int]]) -> Non
 
 
 async def _posts(
-    conn: asyncpg.Connection, rng: random.Random, ids: list[int], base_url: str, count: int = POSTS
+    conn: asyncpg.Connection,
+    rng: random.Random,
+    ids: list[int],
+    base_url: str,
+    count: int = POSTS,
+    prolific: int = 50,
 ) -> None:
     now = datetime.now(UTC)
-    # A few accounts write much more than most, as on a real server.
-    weights = [25 if n < 50 else 1 for n in range(len(ids))]
+    # A few accounts (the first ``prolific``) write much more than most, as on a real server.
+    weights = [25 if n < prolific else 1 for n in range(len(ids))]
     authors = rng.choices(ids, weights=weights, k=count)
     rows = []
     for author in authors:
@@ -148,21 +157,29 @@ async def _posts(
     )
 
 
-async def _logins(conn: asyncpg.Connection, ids: list[int], accounts: list[int]) -> list[str]:
-    """A user (no password) and a bearer token for each of ``accounts``, in order."""
+async def _logins(
+    conn: asyncpg.Connection,
+    ids: list[int],
+    accounts: list[int],
+    prefix: str = "user",
+    app: str = "bench",
+) -> list[str]:
+    """A user (no password) and a bearer token for each of ``accounts``, in order, under a
+    new application ``app``; ``ids`` and ``prefix`` as given to ``_accounts`` (the emails)."""
     now = datetime.now(UTC)
     app_id = next_id()
     await conn.execute(
         "INSERT INTO oauth_applications (id, created_at, name, client_id, client_secret_hash,"
-        " redirect_uris, scopes) VALUES ($1, $2, 'bench', 'bench', 'x',"
+        " redirect_uris, scopes) VALUES ($1, $2, $3, $3, 'x',"
         " 'urn:ietf:wg:oauth:2.0:oob', 'read write follow')",
         app_id,
         now,
+        app,
     )
     index = {account: n for n, account in enumerate(ids)}
     raw_tokens = [tokens.new_secret() for _ in accounts]
     users = [
-        (next_id(), now, account, f"user{index[account]}@bench.example", None, "user", True, "")
+        (next_id(), now, account, f"{prefix}{index[account]}@bench.example", None, "user", True, "")
         for account in accounts
     ]
     await conn.copy_records_to_table(

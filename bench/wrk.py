@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import statistics
@@ -35,9 +36,14 @@ def _ms(text: str) -> float:
 
 
 def run_wrk(
-    wrk: str, url: str, *, script: Path | None = None, env: dict[str, str] | None = None
+    wrk: str,
+    url: str,
+    *,
+    script: Path | None = None,
+    env: dict[str, str] | None = None,
+    duration: str = "10s",
 ) -> WrkResult:
-    command = [wrk, "-t2", "-c64", "-d10s", "--latency", url]
+    command = [wrk, "-t2", "-c64", f"-d{duration}", "--latency", url]
     if script:
         command[1:1] = ["-s", str(script)]
     output = subprocess.run(
@@ -60,11 +66,28 @@ def median_wrk(runs: int, *args, **kwargs) -> WrkResult:  # type: ignore[no-unty
     )
 
 
+def write_table(
+    header: str, rows: list[Row], path: Path, widths: tuple[int, int, int] = (52, 40, 34)
+) -> None:
+    """Print the rows as a Markdown table under ``header``, and keep them as JSON at ``path``."""
+    name, result, target = widths
+    print("\n" + header + "\n")
+    print(f"| {'benchmark':<{name}} | {'result':<{result}} | {'target':<{target}} |")
+    print(f"|{'-' * (name + 2)}|{'-' * (result + 2)}|{'-' * (target + 2)}|")
+    for row in rows:
+        print(f"| {row.name:<{name}} | {row.result:<{result}} | {row.target:<{target}} |")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    kept = {"header": header, "rows": [row.__dict__ for row in rows]}
+    path.write_text(json.dumps(kept, indent=2))
+
+
 def fmt(result: WrkResult) -> str:
     return f"{result.rps:,.0f} req/s, p50 {result.p50_ms:.1f} / p99 {result.p99_ms:.1f} ms"
 
 
-def home_wrk(runs: int, wrk: str, base_url: str, tokens: list[str]) -> WrkResult:
+def home_wrk(
+    runs: int, wrk: str, base_url: str, tokens: list[str], duration: str = "10s"
+) -> WrkResult:
     """wrk on the home timeline, the viewers' tokens in turn (home.lua)."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as tokens_file:
         tokens_file.write("\n".join(tokens))
@@ -72,6 +95,7 @@ def home_wrk(runs: int, wrk: str, base_url: str, tokens: list[str]) -> WrkResult
         return median_wrk(
             runs, wrk, f"{base_url}/api/v1/timelines/home",
             script=Path(__file__).with_name("home.lua"), env={"BENCH_TOKENS": tokens_file.name},
+            duration=duration,
         )  # fmt: skip
     finally:
         os.unlink(tokens_file.name)
