@@ -112,8 +112,7 @@ class Hub:
         listeners = self._channels[channel]
         first = not listeners
         listeners.setdefault(connection, set()).add(stream)
-        if first:
-            await self._subscribe(channel)
+        await self._subscribed(channel, first)
 
     async def _attach(self, connection: Connection, account: int) -> None:
         """A signed-in connection hears its account's channel whatever it streams: that
@@ -127,8 +126,7 @@ class Hub:
         self._online[account] += 1
         if self._online[account] == 1:
             await streams.keep_online(self.redis, [account])
-        if first:
-            await self._subscribe(channel)
+        await self._subscribed(channel, first)
 
     async def remove(self, connection: Connection, stream: Stream | None = None) -> None:
         """Stop ``stream`` (every stream of the connection, and the connection, when None)."""
@@ -161,9 +159,18 @@ class Hub:
         if not table[key]:
             del table[key]
 
-    async def _subscribe(self, channel: str) -> None:
-        confirmed = self._confirmed.setdefault(channel, asyncio.get_running_loop().create_future())
-        await self._pubsub.subscribe(channel)
+    async def _subscribed(self, channel: str, first: bool) -> None:
+        """Return once Redis has confirmed the channel's subscription: the first listener
+        subscribes, a later one waits for that confirmation if it has not come yet."""
+        if first:
+            confirmed = self._confirmed.setdefault(
+                channel, asyncio.get_running_loop().create_future()
+            )
+            await self._pubsub.subscribe(channel)
+        elif (pending := self._confirmed.get(channel)) is not None:
+            confirmed = pending
+        else:
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(confirmed), SUBSCRIBE_TIMEOUT_SECONDS)
 
