@@ -616,9 +616,9 @@ async def read_home(redis: Redis, settings: Settings, viewer_id: int, page: Page
     # More than ``page.limit`` candidates: hydration drops what the viewer may not see (muted,
     # blocked, deleted), and the first ``limit`` that survive make the page.
     ids = select_page(ids, Page(page.max_id, page.since_id, page.min_id, count))
-    known = {post_id for post_id, _, _ in read.entries}
-    # Past what the query covered (boosts dropped by the rule): hydrate reads the state itself.
-    viewer = read.viewer if known.intersection(ids) <= read.covered else None
+    # Past what the query covered (boosts dropped by the rule, an id a lagging replica does not
+    # have yet, a deleted post): hydrate reads the viewer's state itself.
+    viewer = read.viewer if read.covered.issuperset(ids) else None
     hydrated = await hydrate(redis, viewer_id, ids, hide_muted=True, viewer=viewer)
     return trim(hydrated, page)
 
