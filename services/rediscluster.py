@@ -34,6 +34,15 @@ def pipeline(redis: Cache, *, atomic: bool = False) -> Pipeline | ClusterPipelin
     return redis.pipeline(transaction=atomic and not is_cluster(redis))
 
 
+async def publish(redis: Cache, channels: Sequence[str], message: bytes | str) -> None:
+    """PUBLISH ``message`` to each channel, pipelined. execute_command: a cluster client has
+    no .publish() (its pipeline blocks it too); a cluster delivers every PUBLISH to every node."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for channel in channels:
+            pipe.execute_command("PUBLISH", channel, message)
+        await pipe.execute()
+
+
 async def mget(redis: Cache, keys: Sequence[str]) -> list[Any]:
     """MGET; on a cluster, where one MGET must stay in one slot, an MGET per slot, pipelined
     (one batch per node)."""

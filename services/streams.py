@@ -118,11 +118,7 @@ async def publish(
         for start in range(0, len(accounts), IDS_PER_CALL):
             sent += await script(keys=[], args=[message, *accounts[start : start + IDS_PER_CALL]])
     if channels:
-        async with redis.pipeline(transaction=False) as pipe:
-            for channel in channels:
-                # execute_command: redis-py's cluster pipeline blocks .publish(), not this
-                pipe.execute_command("PUBLISH", channel, message)
-            await pipe.execute()
+        await rediscluster.publish(redis, channels, message)
     return sent
 
 
@@ -137,10 +133,7 @@ async def _publish_online_pipelined(redis: Redis, message: bytes, accounts: list
             pipe.exists(ONLINE_KEY.format(account))
         online = [a for a, found in zip(accounts, await pipe.execute(), strict=True) if found]
     if online:
-        async with redis.pipeline(transaction=False) as pipe:
-            for account in online:
-                pipe.execute_command("PUBLISH", timeline_channel(int(account)), message)
-            await pipe.execute()
+        await rediscluster.publish(redis, [timeline_channel(int(a)) for a in online], message)
     return len(online)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from itertools import chain
 from typing import Any
 
@@ -529,16 +530,16 @@ _SEEN_AUTHORS = """followee_id IN (
     UNION SELECT author_id FROM posts WHERE id IN (SELECT boost_of_id FROM page))"""
 
 
-def _home_read_sql(windows: list[tuple[Page, int]], count: int) -> str:
+@cache
+def _home_read_sql(orders: tuple[str, ...], count: int) -> str:
+    """The query for windows read in ``orders`` (one or two: see ``_windows``), built once."""
     merged = " UNION ALL ".join(
-        "(" + _home_sql(_FOLLOWED_AUTHORS_IN, _order(window),
+        "(" + _home_sql(_FOLLOWED_AUTHORS_IN, order,
                         window=(f"${4 + 3 * n}", f"${5 + 3 * n}", f"${6 + 3 * n}")) + ")"
-        for n, (window, _) in enumerate(windows)
+        for n, order in enumerate(orders)
     )  # fmt: skip
     viewer = VIEWER_COLUMNS.format(posts="IN (SELECT id FROM seen)", authors=_SEEN_AUTHORS)
-    return _HOME_READ_SQL.format(
-        merged=merged, viewer=viewer, order=_order(windows[0][0]), count=int(count)
-    )
+    return _HOME_READ_SQL.format(merged=merged, viewer=viewer, order=orders[0], count=count)
 
 
 def _order(page: Page) -> str:
@@ -562,7 +563,8 @@ async def _merge_and_state(
         args += [window.max_id, lower, limit]
     # A replica inside a read request (services/reads; the writer's own reads stay on the
     # primary for a few seconds, so its likes and boosts show).
-    _, rows = await reads.query(_home_read_sql(windows, count), args)
+    sql = _home_read_sql(tuple(_order(window) for window, _ in windows), count)
+    _, rows = await reads.query(sql, args)
     row = rows[0]
     return _HomeRead(
         merged=list(row["merged"]),

@@ -23,6 +23,7 @@ from typing import Generic, TypeVar
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from services import rediscluster
 from services.rediscluster import Cache
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,4 @@ async def publish_forget(redis: Cache, digests: list[str]) -> None:
     if digests:
         for local in list(_in_this_process):
             local.forget(digests)
-        async with redis.pipeline(transaction=False) as pipe:
-            # execute_command: a Redis Cluster client has no .publish(), nor its pipeline
-            pipe.execute_command("PUBLISH", CHANNEL, ",".join(digests))
-            await pipe.execute()
+        await rediscluster.publish(redis, [CHANNEL], ",".join(digests))

@@ -8,6 +8,7 @@ and points Tortoise at them for its tests, then back at the session's database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
@@ -137,6 +138,19 @@ async def set_replay(pair: Pair, paused: bool) -> None:
     await _sql(f"{pair.replica.url}/postgres", f"SELECT pg_wal_replay_{verb}()::text")
 
 
+@contextlib.asynccontextmanager
+async def replay_paused(pair: Pair, *, trusted: bool = False) -> AsyncIterator[None]:
+    """The replica stops replaying (and resumes after); ``trusted``: it still counts as caught
+    up enough to be read, so what it has not replayed shows."""
+    if trusted:
+        reads.forget_health(600.0)
+    await set_replay(pair, paused=True)
+    try:
+        yield
+    finally:
+        await set_replay(pair, paused=False)
+
+
 async def test_visitor_reads_come_from_the_replica_with_replicated_data(
     rr_client: QuartClient, rr_settings: Settings, pair: Pair
 ) -> None:
@@ -164,9 +178,7 @@ async def test_writer_reads_its_write_while_others_read_the_replica(
     alice, bob, token = await people(rr_settings)
     carol_token = await token_for(await make_user(rr_settings, "carol"))
     await caught_up(pair)
-    reads.forget_health(600.0)  # a paused replica stays "caught up enough" here
-    await set_replay(pair, paused=True)
-    try:
+    async with replay_paused(pair, trusted=True):
         response = await rr_client.post(f"/api/v1/accounts/{bob.id}/follow", headers=bearer(token))
         assert response.status_code == 200
 
@@ -175,8 +187,6 @@ async def test_writer_reads_its_write_while_others_read_the_replica(
         # ... while a visitor and another account read the replica, which has not replayed it.
         assert await following_usernames(rr_client, alice) == []
         assert await following_usernames(rr_client, alice, headers=bearer(carol_token)) == []
-    finally:
-        await set_replay(pair, paused=False)
     await caught_up(pair)
     assert await following_usernames(rr_client, alice) == ["bob"]
 
@@ -198,17 +208,13 @@ async def test_home_reads_use_the_replica_and_a_liker_sees_its_own_like(
     )
     post_id = (await posted.get_json())["id"]
     await caught_up(pair)
-    reads.forget_health(600.0)  # a paused replica stays "caught up enough" here
-    await set_replay(pair, paused=True)
-    try:
+    async with replay_paused(pair, trusted=True):
         liked = await rr_client.post(f"/api/v1/statuses/{post_id}/favourite", headers=bearer(token))
         assert liked.status_code == 200
         before = reads_by("replica")
 
         alices = await home(rr_client, token)
         carols = await home(rr_client, carol_token)
-    finally:
-        await set_replay(pair, paused=False)
 
     assert [(s["id"], s["favourited"]) for s in alices] == [(post_id, True)]  # the primary's
     assert [(s["id"], s["favourited"]) for s in carols] == [(post_id, False)]
@@ -226,8 +232,7 @@ async def test_a_lagging_replica_is_skipped_after_the_lag_threshold(
 ) -> None:
     alice, bob, token = await people(rr_settings)
     await caught_up(pair)
-    await set_replay(pair, paused=True)
-    try:
+    async with replay_paused(pair):
         response = await rr_client.post(f"/api/v1/accounts/{bob.id}/follow", headers=bearer(token))
         assert response.status_code == 200
         primary_before = reads_by("primary")
@@ -241,8 +246,6 @@ async def test_a_lagging_replica_is_skipped_after_the_lag_threshold(
         await _until(visitor_sees_the_follow, MAX_LAG + reads.CHECK_SECONDS + 10)
         assert reads_by("primary") > primary_before
         assert time.monotonic() - started < MAX_LAG + reads.CHECK_SECONDS + 10
-    finally:
-        await set_replay(pair, paused=False)
 
 
 async def test_a_stopped_replica_falls_back_to_the_primary(
