@@ -30,26 +30,34 @@ REPLICA_TTL_SECONDS = 30
 
 Snapshot = dict[str, Any]
 
-_POSTS_SQL = """
-SELECT p.id, p.uri, p.url, p.local, p.author_id, p.text, p.html, p.spoiler_text, p.sensitive,
-       p.language, p.visibility, p.in_reply_to_id, p.in_reply_to_account_id, p.in_reply_to_uri,
-       p.boost_of_id,
-       p.replies_count, p.boosts_count, p.likes_count, p.created_at, p.edited_at,
-       ARRAY(SELECT m.account_id FROM mentions m WHERE m.post_id = p.id ORDER BY m.id)
-           AS mention_ids,
-       ARRAY(SELECT t.name FROM post_tags pt JOIN tags t ON t.id = pt.tag_id
-             WHERE pt.posts_id = p.id ORDER BY t.name) AS tags
-FROM posts p
-WHERE p.id = ANY($1::bigint[]) AND p.deleted_at IS NULL
-"""
+# A post snapshot's keys, in this order: the page script below relies on "author_id" coming
+# before the text.
+POST_SNAPSHOT_COLUMNS = (
+    "id", "uri", "url", "local", "author_id", "text", "html", "spoiler_text", "sensitive",
+    "language", "visibility", "in_reply_to_id", "in_reply_to_account_id", "in_reply_to_uri",
+    "boost_of_id", "replies_count", "boosts_count", "likes_count", "created_at", "edited_at",
+    "mention_ids", "tags",
+)  # fmt: skip
+_POST_EXPRESSIONS = {
+    "mention_ids": "ARRAY(SELECT m.account_id FROM mentions m WHERE m.post_id = p.id "
+    "ORDER BY m.id)",
+    "tags": "ARRAY(SELECT t.name FROM post_tags pt JOIN tags t ON t.id = pt.tag_id "
+    'WHERE pt.posts_id = p.id ORDER BY t.name COLLATE "C")',
+}
+_POSTS_SQL = (
+    "SELECT "  # noqa: S608 - constants
+    + ", ".join(
+        f"{_POST_EXPRESSIONS[c]} AS {c}" if c in _POST_EXPRESSIONS else f"p.{c}"
+        for c in POST_SNAPSHOT_COLUMNS
+    )
+    + " FROM posts p WHERE p.id = ANY($1::bigint[]) AND p.deleted_at IS NULL"
+)
 
-_ACCOUNTS_SQL = """
-SELECT id, username, domain, display_name, note, uri, url, avatar_url, header_url, locked,
-       discoverable, indexable, bot, followers_count, following_count, posts_count, last_post_at,
-       created_at, suspended_at
-FROM accounts
-WHERE id = ANY($1::bigint[])
-"""
+# An account snapshot's columns; also what posting reads back from the author's row.
+ACCOUNT_COLUMNS = """id, username, domain, display_name, note, uri, url, avatar_url, header_url,
+       locked, discoverable, indexable, bot, followers_count, following_count, posts_count,
+       last_post_at, created_at, suspended_at"""
+_ACCOUNTS_SQL = f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::bigint[])"  # noqa: S608
 
 
 # Posts (ARGV[3..]), the posts they boost, and every account either names (author, mentions),
@@ -101,10 +109,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def snapshot_of(row: Any) -> Snapshot:
+    """A row (or a dict of the same columns) as its snapshot: JSON-ready values."""
+    return {key: _plain(value) for key, value in dict(row).items()}
+
+
 async def _fetch(sql: str, ids: list[int]) -> dict[int, Snapshot]:
     # A replica inside a read-only request (services/reads), else the primary.
     _, rows = await reads.query(sql, [ids])
-    return {row["id"]: {key: _plain(value) for key, value in dict(row).items()} for row in rows}
+    return {row["id"]: snapshot_of(row) for row in rows}
 
 
 async def _load(redis: Redis, key: str, sql: str, ids: Iterable[int]) -> dict[int, Snapshot]:
@@ -168,6 +181,22 @@ async def load_posts(redis: Redis, ids: Iterable[int]) -> dict[int, Snapshot]:
 
 async def load_accounts(redis: Redis, ids: Iterable[int]) -> dict[int, Snapshot]:
     return await _load(redis, ACCOUNT_KEY, _ACCOUNTS_SQL, ids)
+
+
+async def cache_new_post(
+    redis: Redis, post: Snapshot, *, forget_account: int, forget_post: int | None
+) -> None:
+    """After a new post's commit, in one round trip: cache its snapshot (the fan-out job and
+    the first readers need it) and forget the author's and the parent's, whose counts moved.
+    NX: a reader that cached it first read the same row. A count change committed and
+    forgotten between our commit and this call would be overwritten; it needs the post's id,
+    which nobody has before we answer but a reader of the public timeline in that instant."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.set(POST_KEY.format(post["id"]), orjson.dumps(post), ex=TTL_SECONDS, nx=True)
+        pipe.delete(ACCOUNT_KEY.format(forget_account))
+        if forget_post is not None:
+            pipe.delete(POST_KEY.format(forget_post))
+        await pipe.execute()
 
 
 async def forget_posts(redis: Redis, ids: Iterable[int]) -> None:

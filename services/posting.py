@@ -16,7 +16,6 @@ from urllib.parse import quote
 
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
 from tortoise.timezone import now
 from tortoise.transactions import in_transaction
 
@@ -24,13 +23,20 @@ from activitypub import webfinger
 from models.accounts import Account, User
 from models.ids import next_id
 from models.notifications import NotificationType
-from models.posts import Mention, Post, Tag, Visibility
+from models.posts import Post, Tag, Visibility
 from services import federate, jobs, notify, post_delivery, text
 from services.backends import Backends
 from services.errors import NotFound, ValidationFailed
-from services.postcache import Snapshot, forget_accounts, forget_posts
+from services.postcache import (
+    ACCOUNT_COLUMNS,
+    POST_SNAPSHOT_COLUMNS,
+    Snapshot,
+    cache_new_post,
+    load_accounts,
+    snapshot_of,
+)
 from services.remote.actors import resolve_acct
-from services.statuses import hydrate
+from services.statuses import Hydrated, ViewerState, hydrate
 
 IDEMPOTENCY_WINDOW = timedelta(hours=1)  # Mastodon keeps Idempotency-Key for an hour
 MAX_REMOTE_LOOKUPS = 5  # unknown @user@host names resolved through WebFinger per post
@@ -45,6 +51,36 @@ INSERT INTO tags (id, name, created_at)
 SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[])
 ON CONFLICT (name) DO NOTHING
 """
+
+# The columns of a post a client's request decides (the rest start at their defaults).
+_POST_COLUMNS = (
+    "id", "author_id", "uri", "url", "local", "text", "html", "spoiler_text", "sensitive",
+    "language", "visibility", "in_reply_to_id", "in_reply_to_account_id", "idempotency_key",
+)  # fmt: skip
+# The rest of a new post's writes in one statement (after its tags' rows exist): the post,
+# its tags and mentions, the author's counters (answering the author's row as it now is)
+# and the parent's reply count. Foreign keys are checked at the statement's end, so the
+# tags and mentions may name the post inserted beside them.
+_INSERT_SQL = f"""
+WITH post AS (
+  INSERT INTO posts ({", ".join(_POST_COLUMNS)}, created_at)
+  VALUES ({", ".join(f"${n}" for n in range(1, len(_POST_COLUMNS) + 2))})
+),
+tagged AS (
+  INSERT INTO post_tags (posts_id, tag_id)
+  SELECT $1, t.id FROM tags t WHERE t.name = ANY($16::text[])
+),
+mentioned AS (
+  INSERT INTO mentions (id, created_at, post_id, account_id)
+  SELECT m.id, $15, $1, m.account_id
+  FROM unnest($17::bigint[], $18::bigint[]) AS m(id, account_id)
+),
+parent AS (
+  UPDATE posts SET replies_count = replies_count + 1 WHERE id = $12
+)
+UPDATE accounts SET posts_count = posts_count + 1, last_post_at = $15 WHERE id = $2
+RETURNING {ACCOUNT_COLUMNS}
+"""  # noqa: S608 - constants
 
 
 @dataclass(frozen=True)
@@ -81,28 +117,45 @@ class _Draft:
 # --- create ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Written:
+    """A post as ``write_post`` leaves it: its id and, when this call wrote it, everything its
+    Status entity needs (its author sees it as it was written: no likes, boosts or replies)."""
+
+    id: int
+    hydrated: Hydrated | None = None
+
+
 async def create_post(backends: Backends, author_account_id: int, new: NewPost) -> int:
-    """Write a post and answer its id; the same Idempotency-Key within an hour answers the
-    post it made the first time instead of writing another."""
+    """Write a post and answer its id (see ``write_post``)."""
+    return (await write_post(backends, author_account_id, new)).id
+
+
+async def write_post(backends: Backends, author_account_id: int, new: NewPost) -> Written:
+    """Write a post; the same Idempotency-Key within an hour answers the post it made the
+    first time instead of writing another."""
     key = _digest(new.idempotency_key)
     if key and (earlier := await _earlier_post(author_account_id, key)):
-        return earlier
+        return Written(earlier)
     draft = await _prepare(backends, author_account_id, new, key)
     try:
-        deliveries = await _insert(backends, draft)
+        post, author, deliveries = await _insert(backends, draft)
     except IntegrityError:
         # A concurrent request with the same key won the race: answer its post.
         if key and (earlier := await _earlier_post(author_account_id, key)):
-            return earlier
+            return Written(earlier)
         if draft.parent_id and not await Post.exists(id=draft.parent_id):
             raise NotFound(REPLY_NOT_FOUND) from None  # the parent went away meanwhile
         raise
-    await forget_accounts(backends.redis, [author_account_id])
-    if draft.parent_id:
-        await forget_posts(backends.redis, [draft.parent_id])
+    await cache_new_post(
+        backends.redis, post, forget_account=author_account_id, forget_post=draft.parent_id
+    )
     await jobs.enqueue(backends.queue, jobs.Job("fanout", (draft.id,)))
     await federate.send(backends.queue, deliveries)
-    return draft.id
+    accounts = await load_accounts(backends.redis, post["mention_ids"])
+    accounts[author_account_id] = author
+    viewer = ViewerState(viewer_id=author_account_id)
+    return Written(draft.id, Hydrated(posts=[post], accounts=accounts, viewer=viewer))
 
 
 def _digest(raw: str | None) -> str | None:
@@ -255,38 +308,55 @@ def _visibility(asked: Visibility, author: Account, parent: Snapshot | None) -> 
     return asked
 
 
-async def _insert(backends: Backends, draft: _Draft) -> list[int]:
-    """Everything a new post changes, in one transaction; answers the deliveries queued."""
+async def _insert(backends: Backends, draft: _Draft) -> tuple[Snapshot, Snapshot, list[int]]:
+    """Everything a new post changes, in one transaction; answers the post's snapshot, its
+    author's (as the post leaves it) and the deliveries queued."""
     author_id, key = draft.row["author_id"], draft.row["idempotency_key"]
-    async with in_transaction():
+    # Set here, not by Postgres: the Create activity written with the post carries it too.
+    created_at = now()
+    async with in_transaction() as connection:
         if key:
             # An expired key may be used again: release it from the post that held it.
             await Post.filter(
                 author_id=author_id, idempotency_key=key, created_at__lt=now() - IDEMPOTENCY_WINDOW
             ).update(idempotency_key=None)
-        post = await Post.create(**draft.row)
-        if draft.mention_ids:
-            await Mention.bulk_create(
-                [Mention(post_id=post.id, account_id=account) for account in draft.mention_ids]
-            )
         if draft.tags:
-            await post.tags.add(*await upsert_tags(draft.tags))
-        await Account.filter(id=author_id).update(
-            posts_count=F("posts_count") + 1, last_post_at=now()
+            await _upsert_tag_rows(draft.tags, connection)
+        row = draft.row
+        _, rows = await connection.execute_query(
+            _INSERT_SQL,
+            [
+                *(row[column] for column in _POST_COLUMNS),
+                created_at,
+                draft.tags,
+                [next_id() for _ in draft.mention_ids],
+                draft.mention_ids,
+            ],
         )
-        if draft.parent_id is not None:
-            await Post.filter(id=draft.parent_id).update(replies_count=F("replies_count") + 1)
+        author = snapshot_of(rows[0])
         # The mentioned are addressed by the post whatever its visibility, so all may see it.
-        await notify.notify_many(NotificationType.MENTION, draft.mention_ids, author_id, post.id)
-        snapshot = {**draft.row, "created_at": post.created_at, "edited_at": None}
+        await notify.notify_many(NotificationType.MENTION, draft.mention_ids, author_id, draft.id)
+        snapshot = {**draft.row, "created_at": created_at, "edited_at": None}
         snapshot |= {"tags": draft.tags, "mention_ids": draft.mention_ids}
-        return await post_delivery.queue_create(snapshot, draft.author, backends.settings)
+        deliveries = await post_delivery.queue_create(snapshot, draft.author, backends.settings)
+    return snapshot_of(_post_snapshot(snapshot)), author, deliveries
+
+
+def _post_snapshot(written: dict[str, Any]) -> dict[str, Any]:
+    """A new post's snapshot (services.postcache's shape) from what was written."""
+    snapshot = {column: written.get(column) for column in POST_SNAPSHOT_COLUMNS}
+    counts = {"replies_count": 0, "boosts_count": 0, "likes_count": 0}
+    return snapshot | counts | {"tags": sorted(written["tags"])}  # as the snapshot query sorts
+
+
+async def _upsert_tag_rows(names: list[str], connection: Any = None) -> None:
+    moment = now()
+    await (connection or connections.get("default")).execute_query(
+        _TAGS_SQL, [[next_id() for _ in names], names, [moment for _ in names]]
+    )
 
 
 async def upsert_tags(names: list[str]) -> list[Tag]:
     """Get or create tags by name; ON CONFLICT makes concurrent first uses of a tag safe."""
-    moment = now()
-    await connections.get("default").execute_query(
-        _TAGS_SQL, [[next_id() for _ in names], names, [moment for _ in names]]
-    )
+    await _upsert_tag_rows(names)
     return await Tag.filter(name__in=names)

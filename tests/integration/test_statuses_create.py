@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import pytest
 from quart.typing import TestClientProtocol as Client
 from tortoise.timezone import now
@@ -15,7 +16,7 @@ from models.accounts import Account, User
 from models.notifications import Notification, NotificationType
 from models.posts import Mention, Post, Tag, Visibility
 from models.relationships import Follow, FollowState
-from services import posting, timelines
+from services import postcache, posting, timelines
 from tests.drain import drain
 from tests.factories import bearer, make_user, token_for
 from tests.html import built_from
@@ -431,3 +432,36 @@ async def test_a_new_post_reaches_a_followers_home_timeline(client, settings, ba
 
     members = await backends.redis.zrange(timelines.home_key(fan.account_id), 0, -1)
     assert entity["id"].encode() in members
+
+
+async def test_the_answer_is_the_status_a_later_read_shows(client, settings, backends):
+    # The answer is rendered from what was written, not read back: it must agree with a read
+    # of the post from Postgres (mentions, tags in order, reply ids, counts, times).
+    _, headers = await author(settings)
+    await make_user(settings, "bob")
+    parent = await (await post(client, headers, status="first")).get_json()
+
+    answered = await (
+        await post(
+            client,
+            headers,
+            status="@bob see #Zebra and #apple",
+            in_reply_to_id=parent["id"],
+            spoiler_text="cw",
+            language="en",
+        )
+    ).get_json()
+    cached = await backends.redis.get(postcache.POST_KEY.format(answered["id"]))
+    await backends.redis.delete(postcache.POST_KEY.format(answered["id"]))
+    read = await (
+        await client.get(f"/api/v1/statuses/{answered['id']}", headers=headers)
+    ).get_json()
+
+    assert [tag["name"] for tag in answered["tags"]] == ["apple", "zebra"]
+    assert answered["mentions"][0]["acct"] == "bob"
+    assert answered["in_reply_to_id"] == parent["id"]
+    assert answered == read
+    # The snapshot cached for the fan-out job and readers is the one Postgres gives.
+    fresh = await postcache.load_posts(backends.redis, [int(answered["id"])])
+    assert orjson.loads(cached) == fresh[int(answered["id"])]
+    assert list(orjson.loads(cached)) == list(postcache.POST_SNAPSHOT_COLUMNS)

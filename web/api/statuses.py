@@ -96,8 +96,10 @@ async def create(token: TokenContext, params: CreateStatusParams) -> dict[str, A
         language=params.language,
         idempotency_key=request.headers.get("Idempotency-Key"),
     )
-    post_id = await posting.create_post(backends(), token.account_id or 0, new)
-    return await status_entity(token.account_id, post_id)
+    written = await posting.write_post(backends(), token.account_id or 0, new)
+    if written.hydrated is None:  # an earlier post with the same Idempotency-Key
+        return await status_entity(token.account_id, written.id)
+    return render_status(written.hydrated.posts[0], written.hydrated, settings())
 
 
 @statuses.get("/api/v1/statuses/<status_id>")
