@@ -43,7 +43,13 @@ def clamp_limit(limit: int | None, default: int = DEFAULT_LIMIT, maximum: int = 
 
 def select_page(ids_newest_first: list[int], page: Page) -> list[int]:
     """Apply a page to a list of candidate ids (newest first), honouring min_id's direction."""
-    kept = [item for item in ids_newest_first if page.accepts(item)]
+    # The bounds once, not per item (accepts' way): a home read selects over ~40 ids twice.
+    upper, lower = page.max_id, page.lower
+    kept = [
+        item
+        for item in ids_newest_first
+        if (upper is None or item < upper) and (lower is None or item > lower)
+    ]
     if page.ascending:
         return kept[-page.limit :]
     return kept[: page.limit]

@@ -185,8 +185,8 @@ SELECT id, boost_of_id, author_id FROM (
     SELECT p.id, p.boost_of_id, p.author_id FROM posts p
     WHERE p.author_id = a.author_id AND p.deleted_at IS NULL
       AND (a.show_boosts OR p.boost_of_id IS NULL)
-      AND ({max_id}::bigint IS NULL OR p.id < {max_id})
-      AND ({lower}::bigint IS NULL OR p.id > {lower})
+      AND p.id < COALESCE({max_id}::bigint, {no_max})
+      AND p.id > COALESCE({lower}::bigint, 0)
       AND (p.visibility <> 'direct' OR p.author_id = $1 OR {mentioned})
       AND (p.author_id = $1 OR NOT {replies_to_another} OR p.in_reply_to_account_id = $1
            OR {mentioned}
@@ -212,8 +212,8 @@ _FOLLOWED_TAGS = """
     SELECT pt.posts_id AS id, p.author_id FROM post_tags pt JOIN posts p ON p.id = pt.posts_id
     WHERE pt.tag_id = tf.tag_id AND p.visibility = 'public' AND p.boost_of_id IS NULL
       AND p.deleted_at IS NULL
-      AND ({max_id}::bigint IS NULL OR pt.posts_id < {max_id})
-      AND ({lower}::bigint IS NULL OR pt.posts_id > {lower})
+      AND pt.posts_id < COALESCE({max_id}::bigint, {no_max})
+      AND pt.posts_id > COALESCE({lower}::bigint, 0)
     ORDER BY pt.posts_id {order} LIMIT {limit}
   ) y
   WHERE tf.account_id = $1
@@ -231,6 +231,11 @@ _FOLLOWED_AUTHORS_IN = (
 )
 
 WINDOW = ("$3", "$4", "$5")  # the window's parameters in the queries above
+# A window's absent bound is COALESCEd to the widest, not tested with "$n IS NULL OR": the
+# generic plan Postgres keeps for a prepared statement (asyncpg prepares each query once per
+# connection) then uses both bounds in the index scan, and no read pays for planning (the
+# home read's query: 0.70 -> 0.44 ms in Postgres, most of the old time was re-planning).
+NO_MAX = 2**63 - 1
 
 _BIG_AUTHORS_SQL = """
 SELECT f.followee_id FROM follows f JOIN accounts a ON a.id = f.follower_id
@@ -252,7 +257,7 @@ def _home_sql(
 ) -> str:
     """The home rules' query; ``window`` names its (max_id, lower bound, limit) parameters."""
     max_id, lower, limit = window
-    bounds = {"order": order, "max_id": max_id, "lower": lower, "limit": limit}
+    bounds = {"order": order, "max_id": max_id, "lower": lower, "limit": limit, "no_max": NO_MAX}
     return _HOME_SQL.format(
         authors=authors,
         mentioned=_MENTIONED,
@@ -516,7 +521,7 @@ candidates AS (
 ),
 page AS (
   SELECT id, boost_of_id, author_id FROM candidates
-  WHERE ($4::bigint IS NULL OR id < $4) AND ($5::bigint IS NULL OR id > $5)
+  WHERE id < COALESCE($4::bigint, {no_max}) AND id > COALESCE($5::bigint, 0)
   ORDER BY id {order} LIMIT {count}
 ),
 seen AS (SELECT id FROM page UNION SELECT boost_of_id FROM page WHERE boost_of_id IS NOT NULL)
@@ -539,7 +544,9 @@ def _home_read_sql(orders: tuple[str, ...], count: int) -> str:
         for n, order in enumerate(orders)
     )  # fmt: skip
     viewer = VIEWER_COLUMNS.format(posts="IN (SELECT id FROM seen)", authors=_SEEN_AUTHORS)
-    return _HOME_READ_SQL.format(merged=merged, viewer=viewer, order=orders[0], count=count)
+    return _HOME_READ_SQL.format(
+        merged=merged, viewer=viewer, order=orders[0], count=count, no_max=NO_MAX
+    )
 
 
 def _order(page: Page) -> str:
@@ -640,14 +647,14 @@ SELECT p.id FROM posts p
 WHERE p.visibility = 'public' AND p.boost_of_id IS NULL AND p.in_reply_to_id IS NULL
   AND p.in_reply_to_uri IS NULL AND p.deleted_at IS NULL {local}
   AND NOT EXISTS (SELECT 1 FROM accounts s WHERE s.id = p.author_id AND s.silenced_at IS NOT NULL)
-  AND ($1::bigint IS NULL OR p.id < $1) AND ($2::bigint IS NULL OR p.id > $2)
+  AND p.id < COALESCE($1::bigint, {no_max}) AND p.id > COALESCE($2::bigint, 0)
 ORDER BY p.id {order} LIMIT $3
 """
 
 _ACCOUNT_SQL = """
 SELECT p.id FROM posts p
 WHERE p.author_id = $1 AND p.deleted_at IS NULL
-  AND ($2::bigint IS NULL OR p.id < $2) AND ($3::bigint IS NULL OR p.id > $3)
+  AND p.id < COALESCE($2::bigint, {no_max}) AND p.id > COALESCE($3::bigint, 0)
   AND (p.visibility IN ('public', 'unlisted') OR p.author_id = $5
        OR (p.visibility = 'followers' AND $6::boolean)
        OR EXISTS (SELECT 1 FROM mentions m WHERE m.post_id = p.id AND m.account_id = $5))
@@ -668,6 +675,7 @@ async def read_public(
     sql = _PUBLIC_SQL.format(
         local="AND p.local" if local_only else "",
         order="ASC" if page.ascending else "DESC",
+        no_max=NO_MAX,
     )
     ids = await _query(sql, page.max_id, page.lower, page.limit + BATCH_SLACK)
     hydrated = await hydrate(redis, viewer_id, sorted(ids, reverse=True), hide_muted=True)
@@ -693,7 +701,7 @@ async def read_account(
             author_id,
         )
     )
-    sql = _ACCOUNT_SQL.format(order="ASC" if page.ascending else "DESC")
+    sql = _ACCOUNT_SQL.format(order="ASC" if page.ascending else "DESC", no_max=NO_MAX)
     tag = tagged.lower().lstrip("#") if tagged else None
     args = [author_id, page.max_id, page.lower, page.limit + BATCH_SLACK, viewer_id, follows]
     args += [exclude_replies, exclude_boosts, tag]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import orjson
 from pydantic import Field
-from quart import Blueprint, Response, jsonify
+from quart import Blueprint, Response
 
 from services import timelines
 from services.accounts import get_account
@@ -20,7 +21,9 @@ timelines_api = Blueprint("timelines", __name__)
 
 def page_response(hydrated: Hydrated) -> Response:
     """A page of statuses with its Link headers: every timeline answers this way."""
-    response = jsonify(render_statuses(hydrated, settings()))
+    # orjson's bytes as the body (jsonify would decode them to str and encode them again).
+    body = orjson.dumps(render_statuses(hydrated, settings()))
+    response = Response(body, content_type="application/json")
     return with_links(response, [post["id"] for post in hydrated.posts])
 
 
