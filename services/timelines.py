@@ -276,6 +276,12 @@ async def _query(sql: str, *args: object) -> list[int]:
     return [row[0] for row in await _rows(sql, *args)]
 
 
+async def _read_ids(sql: str, *args: object) -> list[int]:
+    """A list's ids for a reader: on a replica inside a read request (services/reads)."""
+    _, rows = await reads.query(sql, list(args))
+    return [row[0] for row in rows]
+
+
 def _entries(rows: Iterable[Any]) -> list[Entry]:
     """(id, boost_of_id, ...) rows as entries, oldest first: the order the boost rule reads."""
     return sorted(((row[0], row[1]) for row in rows), key=lambda entry: entry[0])
@@ -677,7 +683,7 @@ async def read_public(
         order="ASC" if page.ascending else "DESC",
         no_max=NO_MAX,
     )
-    ids = await _query(sql, page.max_id, page.lower, page.limit + BATCH_SLACK)
+    ids = await _read_ids(sql, page.max_id, page.lower, page.limit + BATCH_SLACK)
     hydrated = await hydrate(redis, viewer_id, sorted(ids, reverse=True), hide_muted=True)
     return trim(hydrated, page)
 
@@ -694,7 +700,7 @@ async def read_account(
 ) -> Hydrated:
     """An account's posts (and boosts) that the viewer may see, newest first."""
     follows = viewer_id is not None and bool(
-        await _query(
+        await _read_ids(
             "SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2 "
             "AND state = 'accepted'",
             viewer_id,
@@ -705,6 +711,6 @@ async def read_account(
     tag = tagged.lower().lstrip("#") if tagged else None
     args = [author_id, page.max_id, page.lower, page.limit + BATCH_SLACK, viewer_id, follows]
     args += [exclude_replies, exclude_boosts, tag]
-    ids = await _query(sql, *args)
+    ids = await _read_ids(sql, *args)
     hydrated = await hydrate(redis, viewer_id, sorted(ids, reverse=True))
     return trim(hydrated, page)

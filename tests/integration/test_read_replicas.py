@@ -221,6 +221,33 @@ async def test_home_reads_use_the_replica_and_a_liker_sees_its_own_like(
     assert reads_by("replica") > before  # carol's read: the replica, which lags alice's like
 
 
+async def test_public_and_account_timelines_come_from_the_replica(
+    rr_client: QuartClient, rr_settings: Settings, pair: Pair
+) -> None:
+    _, bob, _ = await people(rr_settings)
+    bob_token = await token_for(await User.get(account_id=bob.id))
+    first = await rr_client.post(
+        "/api/v1/statuses", json={"status": "one"}, headers=bearer(bob_token)
+    )
+    assert first.status_code == 200
+    await caught_up(pair)
+    async with replay_paused(pair, trusted=True):
+        # A post the replica has not replayed: visitors' lists (read there) do not show it yet.
+        second = await rr_client.post(
+            "/api/v1/statuses", json={"status": "two"}, headers=bearer(bob_token)
+        )
+        assert second.status_code == 200
+        before = reads_by("replica")
+        public = await rr_client.get("/api/v1/timelines/public")
+        own = await rr_client.get(f"/api/v1/accounts/{bob.id}/statuses")
+        assert [s["content"] for s in await public.get_json()] == ["<p>one</p>"]
+        assert [s["content"] for s in await own.get_json()] == ["<p>one</p>"]
+        assert reads_by("replica") >= before + 2
+        # The writer reads the primary and sees its post.
+        mine = await rr_client.get(f"/api/v1/accounts/{bob.id}/statuses", headers=bearer(bob_token))
+        assert [s["content"] for s in await mine.get_json()] == ["<p>two</p>", "<p>one</p>"]
+
+
 async def home(client: QuartClient, token: str) -> list:
     response = await client.get("/api/v1/timelines/home", headers=bearer(token))
     assert response.status_code == 200, await response.get_data(as_text=True)
