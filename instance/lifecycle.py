@@ -16,7 +16,7 @@ from instance.config import VERSION, Settings
 from models import replica_client, tortoise_config
 from search.reader import SearchReader
 from search.store import location
-from services import reads
+from services import reads, redisclient
 from services.backends import Backends
 from services.rediscluster import Cache
 from services.token_cache import LocalTokens
@@ -62,8 +62,9 @@ def open_cache(settings: Settings) -> tuple[Cache, Redis | None]:
     (redis-py 5's asyncio cluster has no pubsub; a cluster broadcasts PUBLISH to every node)."""
     url = settings.redis.cache
     if not settings.redis.cache_cluster:
-        return Redis.from_url(url), None
-    return RedisCluster.from_url(url), Redis.from_url(url)
+        return redisclient.from_url(url), None
+    # The cluster client picks its own connection class (plain or TLS) per node.
+    return RedisCluster.from_url(url), redisclient.from_url(url)
 
 
 async def open_backends(settings: Settings, *, init_orm: bool = True) -> Backends:
