@@ -13,11 +13,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, async_playwright
+from playwright.async_api import Browser, BrowserContext, async_playwright, expect
 from redis.asyncio import Redis
 
 from tests.browser.axe import install_axe
 from tests.instances import RunningInstance, fresh_instance
+
+# What a person waits for: clicks and navigations (each context's default) and the checks of
+# what a page shows (expect's own default is 5 s) alike. A loaded CI box took over 5 s to show
+# "Post deleted." after the delete's redirect, with nothing wrong.
+WAIT_MS = 10_000
+expect.set_options(timeout=WAIT_MS)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -96,7 +102,7 @@ async def new_context(browser: Browser, instance: RunningInstance):
 
     async def open_context(**options) -> BrowserContext:
         context = await browser.new_context(base_url=instance.base_url, **options)
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(WAIT_MS)
         opened.append(context)
         return context
 

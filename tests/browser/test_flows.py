@@ -3,10 +3,11 @@ notifications — once with JavaScript and once without (plain forms and redirec
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
 from tests.browser.people import post, register, reload_until, sign_in
 
@@ -127,3 +128,40 @@ async def test_posts_and_notifications_arrive_without_a_reload(new_context):
     await mine.get_by_role("button", name=re.compile("^Delete")).click()
     await expect(writer.get_by_role("status")).to_have_text("Post deleted.")
     await expect(reader.locator("article.post", has_text="Live from the author")).to_have_count(0)
+
+
+async def test_a_post_deleted_while_the_feed_refreshes_does_not_come_back(new_context):
+    author = await (await new_context()).new_page()
+    reader = await (await new_context()).new_page()
+    await register(author, "race_author")
+    await register(reader, "race_reader")
+    await reader.goto("/@race_author")
+    await reader.get_by_role("button", name="Follow", exact=True).click()
+    await expect(reader.get_by_role("button", name="Unfollow")).to_be_visible()
+    await reader.goto("/home")
+    await post(author, "Soon gone")
+    await expect(reader.locator("article.post", has_text="Soon gone")).to_be_visible()
+    # Given the reader's next refresh of its feed is slow: its page is fetched (with the
+    # post still in it) and held back until the post has been deleted
+    release, fetched = asyncio.Event(), asyncio.Event()
+
+    async def slow(route: Route) -> None:
+        response = await route.fetch()
+        fetched.set()
+        await release.wait()
+        await route.fulfill(response=response)
+
+    await reader.route("**/home*", slow)
+    await post(author, "Still here")  # the update that starts the refresh
+    await asyncio.wait_for(fetched.wait(), 10)
+    # When the author deletes the first post, the reader's feed drops it at once ...
+    await author.goto("/@race_author")
+    author.on("dialog", lambda dialog: dialog.accept())
+    gone = author.locator("article.post", has_text="Soon gone").first
+    await gone.get_by_role("button", name=re.compile("^Delete")).click()
+    await expect(author.get_by_role("status")).to_have_text("Post deleted.")
+    await expect(reader.locator("article.post", has_text="Soon gone")).to_have_count(0)
+    # ... and the refresh, rendered before the delete, brings the new post but not that one
+    release.set()
+    await expect(reader.locator("article.post", has_text="Still here")).to_be_visible()
+    await expect(reader.locator("article.post", has_text="Soon gone")).to_have_count(0)

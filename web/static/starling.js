@@ -143,6 +143,8 @@
    * server like the rest, and drops deleted posts; a notification bumps the nav's badge. */
   function setUpLive(feed) {
     var pending = null;
+    /* Deleted while a refresh was in flight: its page, rendered before, must not bring them back. */
+    var deleted = new Set();
     function refresh() {
       if (pending) return;
       pending = setTimeout(async function () {
@@ -153,7 +155,7 @@
           if (!fresh) return;
           var anchor = feed.firstElementChild;
           Array.from(fresh.children).forEach(function (item) {
-            if (item.id && !document.getElementById(item.id)) {
+            if (item.id && !document.getElementById(item.id) && !deleted.has(item.id)) {
               var copy = document.importNode(item, true);
               copy.classList.add("arrived");
               feed.insertBefore(copy, anchor);
@@ -172,6 +174,7 @@
         if (status && document.getElementById("post-" + status.id)) refresh();
       },
       delete: function (id) {
+        deleted.add("post-" + id);
         var gone = document.getElementById("post-" + id);
         if (gone) gone.remove();
       },
