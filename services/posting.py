@@ -312,9 +312,10 @@ async def _insert(backends: Backends, draft: _Draft) -> tuple[Snapshot, Snapshot
     """Everything a new post changes, in one transaction; answers the post's snapshot, its
     author's (as the post leaves it) and the deliveries queued."""
     author_id, key = draft.row["author_id"], draft.row["idempotency_key"]
-    # Set here, not by Postgres: the Create activity written with the post carries it too.
-    created_at = now()
     async with in_transaction() as connection:
+        # Set here, not by Postgres: the Create activity written with the post carries it too.
+        # Inside the transaction, after its start (what now() gives rows written with it).
+        created_at = now()
         if key:
             # An expired key may be used again: release it from the post that held it.
             await Post.filter(
