@@ -33,7 +33,7 @@ from tortoise import Tortoise
 
 from bench.federation import start_sink
 from bench.seed import _accounts, _follows, _logins, _posts
-from bench.wrk import Row, WrkResult, home_wrk
+from bench.wrk import Row, WrkResult, home_wrk, percentiles
 from instance.config import load_settings
 from models import tortoise_config
 from models.ids import next_id
@@ -70,11 +70,6 @@ class Curves:
     posting_authors: dict[int, tuple[int, str]]  # remote followers -> (author, token)
     pool: list[int]  # the fan-out followers (whose timelines must exist)
     seeded: str  # what was added, for the table
-
-
-def _percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
 async def _remote_accounts(conn: asyncpg.Connection, inbox_base: str, count: int) -> list[int]:
@@ -196,7 +191,7 @@ async def read_costs(
                 warm[name].append(await _read(client, tokens[n % len(tokens)]))
     costs = {}
     for name, tokens in configs.items():
-        p50, p99 = _percentiles([client_ms for client_ms, _ in warm[name]])
+        p50, p99 = percentiles([client_ms for client_ms, _ in warm[name]])
         app = statistics.median(app_ms for _, app_ms in warm[name])
         loaded = home_wrk(1, wrk, instance.base_url, tokens, duration=WRK_DURATION)
         costs[name] = ReadCost(statistics.median(cold[name]), p50, p99, app, loaded)
@@ -327,7 +322,7 @@ async def post_costs(
                 )
     costs = {}
     for inboxes, (author, _) in curves.posting_authors.items():
-        p50, p99 = _percentiles([post_ms for post_ms, _ in samples[inboxes]])
+        p50, p99 = percentiles([post_ms for post_ms, _ in samples[inboxes]])
         sent = statistics.median(sent_ms for _, sent_ms in samples[inboxes])
         rows, in_post = await _delivery_rows(database_url, author)
         costs[inboxes] = PostCost(p50, p99, sent, rows / POSTS_EACH, in_post)

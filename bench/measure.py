@@ -13,7 +13,7 @@ from tortoise import Tortoise
 
 from bench import curves, federation, footprint, pages, search, streaming
 from bench.seed import Seeded
-from bench.wrk import Row, WrkResult, fmt, home_wrk, median_wrk
+from bench.wrk import Row, WrkResult, fmt, home_wrk, median_wrk, percentiles
 from instance.config import TimelineSettings, load_settings
 from models import tortoise_config
 from services import timelines
@@ -21,11 +21,6 @@ from services.postcache import load_posts
 from tests.instances import RunningInstance
 
 HOME_LUA = Path(__file__).with_name("home.lua")
-
-
-def _percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
 async def warm_up(instance: RunningInstance, seeded: Seeded) -> None:
@@ -58,7 +53,7 @@ async def unloaded_reads(
             client_ms.append((time.perf_counter() - started) * 1e3)
             response.raise_for_status()
             server_ms.append(float(response.headers["Server-Timing"].split("dur=")[1]))
-    p50, p99 = _percentiles(client_ms)
+    p50, p99 = percentiles(client_ms)
     return p50, p99, statistics.median(server_ms)
 
 
@@ -77,7 +72,7 @@ async def posting_latency(
             )
             samples.append((time.perf_counter() - started) * 1e3)
             response.raise_for_status()
-    return _percentiles(samples)
+    return percentiles(samples)
 
 
 async def fan_out_times(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import statistics
 import tempfile
 import time
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from tortoise import Tortoise
 
 from bench import corpus
 from bench.seed import Seeded
-from bench.wrk import Row, WrkResult, fmt, median_wrk
+from bench.wrk import Row, WrkResult, fmt, median_wrk, percentiles
 from models import tortoise_config
 from models.accounts import User
 
@@ -128,11 +127,6 @@ async def _wait_for_notifications(client: httpx.AsyncClient, token: str, wanted:
     print(f"bench: pages: only {seen} of {wanted} notifications arrived in 20 s")
 
 
-def _percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-
-
 @dataclass(frozen=True)
 class PageTimes:
     server_p50: float
@@ -160,7 +154,7 @@ async def time_page(
             latency.append(elapsed)
             server.append(float(response.headers["Server-Timing"].split("dur=")[1]))
             size = len(response.content)
-    return PageTimes(*_percentiles(server), *_percentiles(latency), size)
+    return PageTimes(*percentiles(server), *percentiles(latency), size)
 
 
 def page_plan(scene: Scene) -> list[tuple[str, list[str], list[str | None]]]:

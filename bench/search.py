@@ -18,17 +18,12 @@ import httpx
 
 from bench import corpus
 from bench.seed import POSTS, Seeded
-from bench.wrk import Row, fmt, home_wrk
+from bench.wrk import Row, fmt, home_wrk, percentiles
 from tests.instances import ROOT, RunningInstance
 
 QUERIES = 300
 FRESHNESS_POSTS = 10
 FRESHNESS_LIMIT_SECONDS = 10.0
-
-
-def _percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
 def reindex(env: dict[str, str]) -> Row:
@@ -61,7 +56,7 @@ async def query_latency(
         client_ms.append((time.perf_counter() - started) * 1e3)
         response.raise_for_status()
         app_ms.append(float(response.headers["Server-Timing"].split("dur=")[1]))
-    return *_percentiles(client_ms), *_percentiles(app_ms)
+    return *percentiles(client_ms), *percentiles(app_ms)
 
 
 async def freshness(client: httpx.AsyncClient, seeded: Seeded) -> list[float]:

@@ -34,7 +34,7 @@ from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench.seed import Seeded
-from bench.wrk import Row
+from bench.wrk import Row, percentiles
 from tests.instances import RunningInstance, free_port, spawn
 
 SUBSCRIBERS = 1_000  # WebSockets on the user stream (all follow fan_1k)
@@ -268,9 +268,8 @@ async def worker_side(redis_url: str, deliveries: list[Delivery]) -> str:
 def _spread(samples: list[float]) -> str:
     if not samples:
         return "none arrived"
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return f"p50 {statistics.median(ordered):.0f} / p99 {p99:.0f} / max {ordered[-1]:.0f} ms"
+    p50, p99 = percentiles(samples)
+    return f"p50 {p50:.0f} / p99 {p99:.0f} / max {max(samples):.0f} ms"
 
 
 async def deliveries(instance: RunningInstance, seeded: Seeded, arrivals: Arrivals) -> list[Row]:

@@ -14,6 +14,12 @@ from pathlib import Path
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """p50 and p99 of some latency samples (every sequential measurement reports these)."""
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
 @dataclass
 class Row:
     name: str
