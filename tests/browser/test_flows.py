@@ -97,14 +97,29 @@ async def test_a_form_posted_without_its_csrf_token_says_why(new_context):
     await expect(page.get_by_role("alert")).to_contain_text("This form has expired")
 
 
-async def test_posts_and_notifications_arrive_without_a_reload(new_context):
+async def _reader_following(new_context, author_name: str, reader_name: str):  # type: ignore[no-untyped-def]
+    """Two people signed up in their own browsers, the reader following the author."""
     author = await (await new_context()).new_page()
     reader = await (await new_context()).new_page()
-    await register(author, "live_author")
-    await register(reader, "live_reader")
-    await reader.goto("/@live_author")
+    await register(author, author_name)
+    await register(reader, reader_name)
+    await reader.goto(f"/@{author_name}")
     await reader.get_by_role("button", name="Follow", exact=True).click()
     await expect(reader.get_by_role("button", name="Unfollow")).to_be_visible()
+    return author, reader
+
+
+async def _delete_own_post(page: Page, username: str, text: str) -> None:
+    """From the author's profile, as a person would: Delete, confirm, see it said."""
+    await page.goto(f"/@{username}")
+    page.on("dialog", lambda dialog: dialog.accept())
+    mine = page.locator("article.post", has_text=text).first
+    await mine.get_by_role("button", name=re.compile("^Delete")).click()
+    await expect(page.get_by_role("status")).to_have_text("Post deleted.")
+
+
+async def test_posts_and_notifications_arrive_without_a_reload(new_context):
+    author, reader = await _reader_following(new_context, "live_author", "live_reader")
     # Given the reader's home and the author's notifications are open
     await reader.goto("/home")
     await author.goto("/notifications")
@@ -122,22 +137,12 @@ async def test_posts_and_notifications_arrive_without_a_reload(new_context):
     await card.get_by_role("button", name=re.compile("^Boost")).click()
     await expect(writer.locator("[data-unread]")).to_have_text("1")
     # Then a deleted post leaves the reader's home without a reload too
-    await writer.goto("/@live_author")
-    mine = writer.locator("article.post", has_text="Live from the author").first
-    writer.on("dialog", lambda dialog: dialog.accept())
-    await mine.get_by_role("button", name=re.compile("^Delete")).click()
-    await expect(writer.get_by_role("status")).to_have_text("Post deleted.")
+    await _delete_own_post(writer, "live_author", "Live from the author")
     await expect(reader.locator("article.post", has_text="Live from the author")).to_have_count(0)
 
 
 async def test_a_post_deleted_while_the_feed_refreshes_does_not_come_back(new_context):
-    author = await (await new_context()).new_page()
-    reader = await (await new_context()).new_page()
-    await register(author, "race_author")
-    await register(reader, "race_reader")
-    await reader.goto("/@race_author")
-    await reader.get_by_role("button", name="Follow", exact=True).click()
-    await expect(reader.get_by_role("button", name="Unfollow")).to_be_visible()
+    author, reader = await _reader_following(new_context, "race_author", "race_reader")
     await reader.goto("/home")
     await post(author, "Soon gone")
     await expect(reader.locator("article.post", has_text="Soon gone")).to_be_visible()
@@ -155,11 +160,7 @@ async def test_a_post_deleted_while_the_feed_refreshes_does_not_come_back(new_co
     await post(author, "Still here")  # the update that starts the refresh
     await asyncio.wait_for(fetched.wait(), 10)
     # When the author deletes the first post, the reader's feed drops it at once ...
-    await author.goto("/@race_author")
-    author.on("dialog", lambda dialog: dialog.accept())
-    gone = author.locator("article.post", has_text="Soon gone").first
-    await gone.get_by_role("button", name=re.compile("^Delete")).click()
-    await expect(author.get_by_role("status")).to_have_text("Post deleted.")
+    await _delete_own_post(author, "race_author", "Soon gone")
     await expect(reader.locator("article.post", has_text="Soon gone")).to_have_count(0)
     # ... and the refresh, rendered before the delete, brings the new post but not that one
     release.set()
