@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from arq import create_pool
@@ -16,8 +17,9 @@ from instance.config import VERSION, Settings
 from models import replica_client, tortoise_config
 from search.reader import SearchReader
 from search.store import location
-from services import reads, redisclient
+from services import domains, reads, redisclient, token_cache
 from services.backends import Backends
+from services.local_caches import Listener
 from services.rediscluster import Cache
 from services.token_cache import LocalTokens
 
@@ -76,7 +78,12 @@ async def open_backends(settings: Settings, *, init_orm: bool = True) -> Backend
     http = SafeClient(fetch_policy(settings))
     search = SearchReader(location(settings.storage.data_dir))
     log.info("backends open", extra={"database": without_password(settings.database.url)})
-    tokens = LocalTokens(pubsub if pubsub is not None else redis)
+    tokens: LocalTokens[Any] = LocalTokens()
+    listener = Listener(
+        pubsub if pubsub is not None else redis,
+        {token_cache.CHANNEL: tokens, domains.CHANNEL: domains.LOCAL},
+    )
+    listener.start()
     return Backends(
         settings=settings,
         redis=redis,
@@ -85,12 +92,13 @@ async def open_backends(settings: Settings, *, init_orm: bool = True) -> Backend
         search=search,
         pubsub=pubsub,
         tokens=tokens,
+        listener=listener,
     )
 
 
 async def close_backends(backends: Backends, *, close_orm: bool = True) -> None:
-    if backends.tokens is not None:
-        await backends.tokens.stop()
+    if backends.listener is not None:
+        await backends.listener.stop()
     if backends.search is not None:
         backends.search.close()
     await backends.http.aclose()

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from activitypub.client import SafeClient
 from instance.config import Settings
 from search.reader import SearchReader
+from services.local_caches import Listener
 from services.rediscluster import Cache
 from services.token_cache import LocalTokens
 
@@ -33,6 +34,8 @@ class Backends:
     pubsub: Redis | None = None
     # Token contexts this process used lately (services/token_cache); None: Redis every time.
     tokens: LocalTokens[Any] | None = None
+    # Tells this process's local caches (tokens, domain states) what other processes changed.
+    listener: Listener | None = None
 
     def subscriber(self) -> Redis:
         """The client to SUBSCRIBE on (the cache, or one of its nodes when it is a cluster)."""

@@ -6,8 +6,8 @@ delivery, or any signed request from the domain, resets it and brings its waitin
 forward (Mastodon's DeliveryFailureTracker does the same).
 
 Every inbox POST and delivery asks about its domain, so each process keeps the few domains
-that are blocked or in trouble in memory, reloaded whenever a counter in Redis says that
-something changed: a change in one process is seen by every other within a second.
+that are blocked or in trouble in memory, forgotten when a change is published on ``CHANNEL``
+(or, while pub/sub is down, when a counter in Redis says that something changed).
 """
 
 from __future__ import annotations
@@ -23,11 +23,13 @@ from tortoise import connections
 
 from instance.config import Settings
 from models.ids import next_id
+from services import rediscluster
 
 log = logging.getLogger(__name__)
 
 PROBE_KEY = "domain:probe:{}"
 VERSION_KEY = "domains:version"
+CHANNEL = "domains:changed"
 CHECK_SECONDS = 1.0
 
 _FAILED_SQL = """
@@ -72,31 +74,65 @@ class States:
     unreachable: frozenset[str]
 
 
-_cached: States | None = None
+class LocalStates:
+    """This process's copy of the troubled domains (a ``services.local_caches.LocalCache``).
+
+    While a subscription to ``CHANNEL`` is confirmed, the copy is kept until a change is
+    heard, so a change is in force everywhere as soon as it is published; without one, the
+    version counter is read at most every CHECK_SECONDS, so a change reaches everyone within it.
+    """
+
+    def __init__(self) -> None:
+        self.copy: States | None = None
+        # Counts what was forgotten: states read before a change was heard are not kept.
+        self.generation = 0
+        self.subscriptions = 0  # listeners (one per open Backends) whose subscription is confirmed
+
+    def current(self, moment: float) -> States | None:
+        copy = self.copy
+        if copy is not None and (self.subscriptions or moment < copy.checked_at + CHECK_SECONDS):
+            return copy
+        return None
+
+    def keep(self, states: States, read_at_generation: int) -> States:
+        if read_at_generation == self.generation:
+            self.copy = states
+        return states
+
+    def forget(self) -> None:
+        self.copy = None
+        self.generation += 1
+
+    def trust(self, listening: bool) -> None:
+        self.subscriptions += 1 if listening else -1
+        self.forget()
+
+    def heard(self, data: bytes) -> None:
+        self.forget()
+
+
+LOCAL = LocalStates()
 
 
 def forget_cached_states() -> None:
     """Drop this process's copy (tests that empty the database call this)."""
-    global _cached
-    _cached = None
+    LOCAL.forget()
 
 
 async def states(redis: Redis) -> States:
-    """This process's copy of the troubled domains, reloaded when any process changed one
-    (the counter is read at most every CHECK_SECONDS: a change reaches everyone within it)."""
-    global _cached
+    """This process's copy of the troubled domains, reloaded when any process changed one."""
     moment = time.monotonic()
-    if _cached is not None and moment < _cached.checked_at + CHECK_SECONDS:
-        return _cached
+    if (current := LOCAL.current(moment)) is not None:
+        return current
+    generation, copy = LOCAL.generation, LOCAL.copy
     version = await redis.get(VERSION_KEY)
-    if _cached is not None and _cached.version == version and version is not None:
-        _cached = dataclasses.replace(_cached, checked_at=moment)
-        return _cached
+    if copy is not None and copy.version == version and version is not None:
+        return LOCAL.keep(dataclasses.replace(copy, checked_at=moment), generation)
     if version is None:  # a fresh (or flushed) Redis: start the counter where no copy can be
         await redis.set(VERSION_KEY, next_id(), nx=True)
         version = await redis.get(VERSION_KEY)
     _, rows = await connections.get("default").execute_query(_STATES_SQL)
-    _cached = States(
+    loaded = States(
         version=version,
         checked_at=moment,
         blocked=frozenset(row["domain"] for row in rows if row["blocked"]),
@@ -104,13 +140,14 @@ async def states(redis: Redis) -> States:
         failing=frozenset(row["domain"] for row in rows if row["failing"]),
         unreachable=frozenset(row["domain"] for row in rows if row["unreachable"]),
     )
-    return _cached
+    return LOCAL.keep(loaded, generation)
 
 
 async def changed(redis: Redis) -> None:
     """Tell every process that a domain's state changed (after the change is committed)."""
-    forget_cached_states()  # this process sees it at once
+    LOCAL.forget()  # this process sees it at once
     await redis.incr(VERSION_KEY)
+    await rediscluster.publish(redis, [CHANNEL], b"")
 
 
 def host_of(url: str) -> str:

@@ -5,35 +5,25 @@ Every API request authenticates its bearer token. Redis holds the contexts for a
 path costs no round trip at all. A revocation deletes the Redis entry and publishes the
 token's digest on ``CHANNEL``; every process drops its copy when it hears it.
 
-A process trusts its copies only while it is subscribed: before the subscription is confirmed,
-and whenever pub/sub is lost (a revocation may have been missed), it forgets them all and
-reads Redis, as it would without this cache.
+A process trusts its copies only while it is subscribed (``services.local_caches``): before the
+subscription is confirmed, and whenever pub/sub is lost, it forgets them all and reads Redis.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
 import weakref
 from collections.abc import Iterable
 from typing import Generic, TypeVar
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
-
 from services import rediscluster
 from services.rediscluster import Cache
-
-log = logging.getLogger(__name__)
 
 CHANNEL = "token:forget"
 # How long a copy lives: a change that is not published (a suspension, which ends access by
 # revoking the tokens, is) reaches this process within the Redis TTL plus this.
 LOCAL_TTL_SECONDS = 10.0
 MAX_ENTRIES = 20_000
-RETRY_SECONDS = 1.0
 
 Context = TypeVar("Context")
 
@@ -43,13 +33,12 @@ _in_this_process: weakref.WeakSet[LocalTokens[object]] = weakref.WeakSet()
 
 
 class LocalTokens(Generic[Context]):
-    """One process's copies of token contexts by digest, valid while it hears ``CHANNEL``."""
+    """One process's copies of token contexts by digest, valid while it hears ``CHANNEL``
+    (``services.local_caches.Listener`` tells it)."""
 
-    def __init__(self, subscriber: Redis) -> None:
-        self._subscriber = subscriber
+    def __init__(self) -> None:
         self._entries: dict[str, tuple[float, Context]] = {}
         self._listening = False
-        self._task: asyncio.Task[None] | None = None
         # Counts what was forgotten: a context read before a revocation was heard is not kept.
         self.generation = 0
         _in_this_process.add(self)
@@ -60,8 +49,6 @@ class LocalTokens(Generic[Context]):
         return self._listening
 
     def get(self, digest: str) -> Context | None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._listen())
         entry = self._entries.get(digest) if self._listening else None
         if entry is None or entry[0] < time.monotonic():
             return None
@@ -80,39 +67,13 @@ class LocalTokens(Generic[Context]):
         for digest in digests:
             self._entries.pop(digest, None)
 
-    def _trust(self, listening: bool) -> None:
+    def trust(self, listening: bool) -> None:
         self._listening = listening
         self.generation += 1
         self._entries.clear()
 
-    async def _listen(self) -> None:
-        while True:
-            pubsub = self._subscriber.pubsub()
-            try:
-                await pubsub.subscribe(CHANNEL)
-                while True:
-                    message = await pubsub.get_message(timeout=None)
-                    if message is None:
-                        continue
-                    if message["type"] == "subscribe":
-                        self._trust(True)
-                    elif message["type"] == "message":
-                        self.forget(message["data"].decode().split(","))
-            except (RedisError, OSError) as exc:
-                log.warning("token cache: Redis pub/sub lost, reading Redis meanwhile: %s", exc)
-                self._trust(False)
-                await asyncio.sleep(RETRY_SECONDS)
-            finally:
-                with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()
-
-    async def stop(self) -> None:
-        self._trust(False)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    def heard(self, data: bytes) -> None:
+        self.forget(data.decode().split(","))
 
 
 async def publish_forget(redis: Cache, digests: list[str]) -> None:
