@@ -5,8 +5,12 @@ from __future__ import annotations
 import time
 
 import pytest
+from tortoise.timezone import now
 
-from tests.factories import PASSWORD, bearer, make_app, make_user
+from models.accounts import Account, User
+from services import tokens
+from services.oauth import TOKEN_CACHE_KEY
+from tests.factories import PASSWORD, bearer, make_app, make_user, token_for
 
 
 @pytest.fixture
@@ -107,6 +111,43 @@ async def test_user_pending_approval_gets_no_token(client, toot, settings, backe
 
     assert response.status_code == 400
     assert (await response.get_json())["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"disabled_at": True}, "Your login is currently disabled"),
+        ({"suspended": True}, "Your login is currently disabled"),
+        ({"approved": False}, "Your login is currently pending approval"),
+    ],
+)
+async def test_a_token_stops_working_when_its_user_is_barred(client, settings, change, message):
+    user = await make_user(settings, "dora")
+    token = await token_for(user, "read")
+    assert (
+        await client.get("/api/v1/accounts/verify_credentials", headers=bearer(token))
+    ).status_code == 200
+    # Barred from elsewhere (the row changes; the cached context is gone after its TTL)
+    if change.get("disabled_at"):
+        await User.filter(id=user.id).update(disabled_at=now())
+    if change.get("suspended"):
+        await Account.filter(id=user.account_id).update(suspended_at=now())
+    if "approved" in change:
+        await User.filter(id=user.id).update(approved=change["approved"])
+    await forget_cached_context(client, token)
+
+    response = await client.get("/api/v1/accounts/verify_credentials", headers=bearer(token))
+
+    assert response.status_code == 401
+    assert (await response.get_json())["error"] == message
+
+
+async def forget_cached_context(client, token: str) -> None:
+    """As when TOKEN_CACHE_TTL has passed: Redis's copy and this process's are gone."""
+    digest = tokens.digest(token)
+    backends = client.app.extensions["starling"]
+    await backends.redis.delete(TOKEN_CACHE_KEY.format(digest))
+    backends.tokens.forget([digest])
 
 
 async def test_missing_password_is_invalid_request(client, toot, alice):
