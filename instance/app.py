@@ -39,6 +39,10 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
         QUART_SCHEMA_CONVERSION_PREFERENCE="pydantic",
     )
     QuartSchema(app, info={"title": "Starling client API", "version": VERSION})
+    # QuartSchema also wraps make_response to convert what views return through pydantic; ours
+    # return plain dicts and lists, for which that is a TypeAdapter built and a deep copy made
+    # on every response (a few per cent of a request's CPU): answer them as they are.
+    app.make_response = app.make_response.__wrapped__  # type: ignore[attr-defined,method-assign]
     # After QuartSchema, which installs its own provider: ours keeps keys in Mastodon's order
     # and encodes with orjson (we answer plain dicts, never pydantic models).
     app.json = OrjsonProvider(app)
