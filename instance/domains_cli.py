@@ -1,7 +1,7 @@
 """``starling domains block|unblock|list``: domain blocks from the command line.
 
-The same service as ``/admin/domains`` and the admin API, so a block made here reaches every
-running web and worker process within a second (services/domains' Redis-versioned cache).
+The same service as ``/admin/domains`` and the admin API, so a block made here is in force in
+every running web and worker process when the command returns (services/domains: published).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ severed), ``silenced`` is "silence" (its accounts silenced: out of public timeli
 search), neither is "noop" (only the media and report flags). Its accounts are marked with the
 block's own ``blocked_at``, so lifting the block restores exactly those an admin did not also
 act on one by one. Every change ends with ``domains.changed``: every web and worker process
-sees it within a second (services/domains).
+drops its copy when it hears of it over pub/sub (services/domains).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """/admin/domains: the domain blocks, a form to add one (severity, comments, media and
 report rejection) and a button to lift each, through services/domain_blocks (the service
-the admin API and ``starling domains`` use: every process sees a change within a second)."""
+the admin API and ``starling domains`` use: every process sees a change as it is published)."""
 
 from __future__ import annotations
 
