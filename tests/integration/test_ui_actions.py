@@ -10,7 +10,16 @@ from services import posting
 from services.posting import NewPost
 from tests.drain import drain
 from tests.factories import member
-from tests.integration.ui_support import HTML, form_to, get_page, location, sign_in, submit
+from tests.integration.ui_support import (
+    HTML,
+    form_to,
+    get_page,
+    location,
+    sign_in,
+    submit,
+    text_of,
+)
+from web.ui.render import BACKGROUND_HEADER
 
 
 @pytest.fixture
@@ -106,6 +115,21 @@ async def test_deleting_ones_own_post(client, pair, backends):
     assert location(response) == "/home"
     assert "Post deleted." in await get_page(client, "/home")
     await get_page(client, f"/@alice/{mine}", status=404)
+
+
+async def test_a_feed_refreshed_in_another_tab_leaves_the_message_for_the_page_opened(
+    client, pair, backends
+):
+    alice, _, _ = pair
+    mine = await posting.create_post(backends, alice.id, NewPost(text="regrettable"))
+    await sign_in(client)
+    await submit(client, f"/@alice/{mine}", f"/statuses/{mine}/delete")
+
+    # Before the page the delete leads to, another tab's live feed fetches its items
+    refreshed = await client.get("/notifications", headers=HTML | {BACKGROUND_HEADER: "1"})
+
+    assert "Post deleted." not in await text_of(refreshed)
+    assert "Post deleted." in await get_page(client, "/home")
 
 
 async def test_follow_and_unfollow(client, pair):

@@ -65,6 +65,10 @@
     });
   }
 
+  /* A page fetched for its items only: the server leaves any pending message for the next page
+   * the person opens (web/ui/render.py BACKGROUND_HEADER). */
+  var BACKGROUND = { headers: { "X-Starling-Background": "1" } };
+
   async function fetchPage(url, options) {
     var response = await fetch(url, Object.assign({ credentials: "same-origin" }, options || {}));
     var html = await response.text();
@@ -116,7 +120,7 @@
       if (!entries.some(function (e) { return e.isIntersecting; }) || loading) return;
       loading = true;
       try {
-        var result = await fetchPage(link.href);
+        var result = await fetchPage(link.href, BACKGROUND);
         var feed = document.querySelector("[data-feed]");
         var next = result.doc.querySelector("[data-feed]");
         if (feed && next) {
@@ -150,7 +154,7 @@
       pending = setTimeout(async function () {
         pending = null;
         try {
-          var result = await fetchPage(location.pathname + (feed.dataset.query || ""));
+          var result = await fetchPage(location.pathname + (feed.dataset.query || ""), BACKGROUND);
           var fresh = result.doc.querySelector("[data-feed]");
           if (!fresh) return;
           var anchor = feed.firstElementChild;

@@ -40,9 +40,18 @@ async def me_card() -> AccountCard | None:
     return account_card(account, settings()) if account else None
 
 
+# Sent by starling.js when it fetches a page for its items alone (a live feed's refresh, "Load
+# more"): a message waiting to be shown is left for the page the person opens next, else a
+# refresh in another tab could take the "Post deleted." meant for this one.
+BACKGROUND_HEADER = "X-Starling-Background"
+
+
 async def page(template: str, status: int = 200, **context: Any) -> Response:
     session = await current_session()
-    flash = await web_sessions.take_flash(backends().redis, session) if session else None
+    background = BACKGROUND_HEADER in request.headers
+    flash = None
+    if session is not None and not background:
+        flash = await web_sessions.take_flash(backends().redis, session)
     body = await render_template(
         template,
         instance=await instance_service.site(settings()),
