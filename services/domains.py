@@ -31,6 +31,9 @@ PROBE_KEY = "domain:probe:{}"
 VERSION_KEY = "domains:version"
 CHANNEL = "domains:changed"
 CHECK_SECONDS = 1.0
+# While subscribed, the counter is still read this often: a subscription that died without an
+# error (a half-open connection) cannot keep a copy stale for longer.
+SUBSCRIBED_CHECK_SECONDS = 30.0
 
 _FAILED_SQL = """
 INSERT INTO domains (id, created_at, domain, note, blocked, silenced, consecutive_failures,
@@ -78,8 +81,9 @@ class LocalStates:
     """This process's copy of the troubled domains (a ``services.local_caches.LocalCache``).
 
     While a subscription to ``CHANNEL`` is confirmed, the copy is kept until a change is
-    heard, so a change is in force everywhere as soon as it is published; without one, the
-    version counter is read at most every CHECK_SECONDS, so a change reaches everyone within it.
+    heard, so a change is in force everywhere as soon as it is published (the version counter
+    is still read every SUBSCRIBED_CHECK_SECONDS); without one, the counter is read at most
+    every CHECK_SECONDS, so a change reaches everyone within it.
     """
 
     def __init__(self) -> None:
@@ -90,9 +94,8 @@ class LocalStates:
 
     def current(self, moment: float) -> States | None:
         copy = self.copy
-        if copy is not None and (self.subscriptions or moment < copy.checked_at + CHECK_SECONDS):
-            return copy
-        return None
+        every = SUBSCRIBED_CHECK_SECONDS if self.subscriptions else CHECK_SECONDS
+        return copy if copy is not None and moment < copy.checked_at + every else None
 
     def keep(self, states: States, read_at_generation: int) -> States:
         if read_at_generation == self.generation:
