@@ -188,14 +188,14 @@ async def _prepare(backends: Backends, author_id: int, new: NewPost, key: str | 
     rows = await connections.get("default").execute_query_dict(_AUTHOR_SQL, [author_id])
     if not rows or rows[0]["user_disabled_at"] is not None or rows[0]["suspended_at"] is not None:
         raise NotFound("Record not found")
-    user = rows[0]
-    author = from_row(Account, user)
+    found = rows[0]  # the author's columns, and the login's as user_*
+    author = from_row(Account, found)
     body, spoiler = _checked_text(new.text, new.spoiler_text)
     parent = await _parent(backends, author_id, new.in_reply_to_id)
     parsed = text.parse(body)
     mentioned = await _resolve_mentions(backends, parsed.mentions)
     settings = backends.settings
-    sensitive = user["user_default_sensitive"] if new.sensitive is None else new.sensitive
+    sensitive = found["user_default_sensitive"] if new.sensitive is None else new.sensitive
     post_id = next_id()
     row = {
         "id": post_id,
@@ -207,9 +207,9 @@ async def _prepare(backends: Backends, author_id: int, new: NewPost, key: str | 
         "html": _html(backends, parsed, mentioned),
         "spoiler_text": spoiler,
         "sensitive": sensitive or bool(spoiler),  # Mastodon: a content warning hides the post
-        "language": _language(new.language, user["user_default_language"]),
+        "language": _language(new.language, found["user_default_language"]),
         "visibility": _visibility(
-            new.visibility or Visibility(user["user_default_visibility"]), author, parent
+            new.visibility or Visibility(found["user_default_visibility"]), author, parent
         ),
         "in_reply_to_id": parent["id"] if parent else None,
         "in_reply_to_account_id": parent["author_id"] if parent else None,
