@@ -114,26 +114,24 @@ async def test_user_pending_approval_gets_no_token(client, toot, settings, backe
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
+    ("model", "changed", "message"),
     [
-        ({"disabled_at": True}, "Your login is currently disabled"),
-        ({"suspended": True}, "Your login is currently disabled"),
-        ({"approved": False}, "Your login is currently pending approval"),
+        (User, "disabled_at", "Your login is currently disabled"),
+        (Account, "suspended_at", "Your login is currently disabled"),
+        (User, "approved", "Your login is currently pending approval"),
     ],
 )
-async def test_a_token_stops_working_when_its_user_is_barred(client, settings, change, message):
+async def test_a_token_stops_working_when_its_user_is_barred(
+    client, settings, model, changed, message
+):
     user = await make_user(settings, "dora")
     token = await token_for(user, "read")
     assert (
         await client.get("/api/v1/accounts/verify_credentials", headers=bearer(token))
     ).status_code == 200
     # Barred from elsewhere (the row changes; the cached context is gone after its TTL)
-    if change.get("disabled_at"):
-        await User.filter(id=user.id).update(disabled_at=now())
-    if change.get("suspended"):
-        await Account.filter(id=user.account_id).update(suspended_at=now())
-    if "approved" in change:
-        await User.filter(id=user.id).update(approved=change["approved"])
+    row_id = user.account_id if model is Account else user.id
+    await model.filter(id=row_id).update(**{changed: False if changed == "approved" else now()})
     await forget_cached_context(client, token)
 
     response = await client.get("/api/v1/accounts/verify_credentials", headers=bearer(token))
