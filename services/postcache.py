@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -29,6 +30,13 @@ TTL_SECONDS = 3600
 REPLICA_TTL_SECONDS = 30
 
 Snapshot = dict[str, Any]
+
+# Cached snapshots parsed once per process: the pages of different viewers share most of their
+# posts and authors, and the same bytes always parse to the same snapshot (a changed row is
+# cached as new bytes). The parsed dicts are shared, so nobody changes a snapshot in place; a
+# renderer may keep what it derives from one by identity (web/api/entities).
+PARSED_CACHE_SIZE = 4096
+parse_snapshot = lru_cache(maxsize=PARSED_CACHE_SIZE)(orjson.loads)
 
 # A post snapshot's keys, in this order: the page script below relies on "author_id" coming
 # before the text.
@@ -125,7 +133,7 @@ async def _load(redis: Redis, key: str, sql: str, ids: Iterable[int]) -> dict[in
     if not wanted:
         return {}
     cached = await rediscluster.mget(redis, [key.format(item) for item in wanted])
-    found = {item: orjson.loads(raw) for item, raw in zip(wanted, cached, strict=True) if raw}
+    found = {item: parse_snapshot(raw) for item, raw in zip(wanted, cached, strict=True) if raw}
     missing = [item for item in wanted if item not in found]
     if missing:
         fetched = await _fetch(sql, missing)
@@ -140,7 +148,7 @@ async def _load(redis: Redis, key: str, sql: str, ids: Iterable[int]) -> dict[in
 
 
 def _found(ids: Iterable[Any], raws: list[bytes | None]) -> dict[int, Snapshot]:
-    return {int(item): orjson.loads(raw) for item, raw in zip(ids, raws, strict=True) if raw}
+    return {int(item): parse_snapshot(raw) for item, raw in zip(ids, raws, strict=True) if raw}
 
 
 async def load_page(

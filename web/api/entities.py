@@ -192,26 +192,30 @@ def _account_entity(
     return entity
 
 
-def _status_body(
-    post: Snapshot, hydrated: Hydrated, settings: Settings, rendered: dict[int, dict[str, Any]]
-) -> dict[str, Any]:
-    viewer = hydrated.viewer
-    post_id = post["id"]
-    mentions = [hydrated.accounts[m] for m in post["mention_ids"] if m in hydrated.accounts]
-    own = viewer.viewer_id is not None and post["author_id"] == viewer.viewer_id
-    return {
-        "id": str(post_id),
+# A Status's members that depend on its post alone, in four runs (see post_members).
+Runs = tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]
+
+
+def post_members(post: Snapshot, settings: Settings, *, wrapper: bool) -> Runs:
+    """The members of a Status that depend on its post alone (and the instance), in the four
+    runs that the account, the mentions, the boosted post and the viewer's flags separate
+    (web/api/status_json serialises each run once per snapshot).
+    ``wrapper``: a boost shown with its boosted post, whose own content is empty."""
+    head = {
+        "id": str(post["id"]),
         "uri": post["uri"],
         "url": post["url"] or post["uri"],
         "created_at": iso(post["created_at"]),
-        "account": _account_entity(post["author_id"], hydrated, settings, rendered),
-        "content": post["html"],
+    }
+    body = {
+        "content": "" if wrapper else post["html"],
         "visibility": API_VISIBILITY[Visibility(post["visibility"])],
         "sensitive": post["sensitive"],
         "spoiler_text": post["spoiler_text"],
         "media_attachments": [],
         "application": None,
-        "mentions": [_mention(account) for account in mentions],
+    }
+    counts = {
         "tags": [{"name": t, "url": tag_url(t, settings)} for t in post["tags"]],
         "emojis": [],
         "reblogs_count": post["boosts_count"],
@@ -219,19 +223,58 @@ def _status_body(
         "replies_count": post["replies_count"],
         "in_reply_to_id": _str_or_none(post["in_reply_to_id"]),
         "in_reply_to_account_id": _str_or_none(post["in_reply_to_account_id"]),
-        "reblog": None,
+    }
+    tail = {
         "poll": None,
         "card": None,
         "language": post["language"],
         "text": None,
         "edited_at": iso(post["edited_at"]) if post["edited_at"] else None,
-        "favourited": post_id in viewer.liked,
-        "reblogged": post_id in viewer.boosted,
+    }
+    return head, body, counts, tail
+
+
+def viewer_members(liked: bool, boosted: bool, own: bool) -> dict[str, Any]:
+    """The Status members that end it, which depend on the viewer."""
+    members: dict[str, Any] = {
+        "favourited": liked,
+        "reblogged": boosted,
         "muted": False,
         "bookmarked": False,
-        "pinned": False if own else None,
-        "filtered": [],
     }
+    if own:  # Mastodon sends "pinned" only on the viewer's own posts
+        members["pinned"] = False
+    members["filtered"] = []
+    return members
+
+
+def _status_body(
+    post: Snapshot,
+    hydrated: Hydrated,
+    settings: Settings,
+    rendered: dict[int, dict[str, Any]],
+    original: dict[str, Any] | None,
+) -> dict[str, Any]:
+    viewer = hydrated.viewer
+    head, body, counts, tail = post_members(post, settings, wrapper=original is not None)
+    flagged = original if original is not None else post
+    own = viewer.viewer_id is not None and post["author_id"] == viewer.viewer_id
+    return {
+        **head,
+        "account": _account_entity(post["author_id"], hydrated, settings, rendered),
+        **body,
+        "mentions": mentions_of(post, hydrated),
+        **counts,
+        "reblog": None,
+        **tail,
+        **viewer_members(flagged["id"] in viewer.liked, flagged["id"] in viewer.boosted, own),
+    }
+
+
+def mentions_of(post: Snapshot, hydrated: Hydrated) -> list[dict[str, str]]:
+    """The post's mentions of the accounts that were loaded with it."""
+    accounts = hydrated.accounts
+    return [_mention(accounts[m]) for m in post["mention_ids"] if m in accounts]
 
 
 def _str_or_none(value: int | None) -> str | None:
@@ -247,15 +290,10 @@ def render_status(
     """Mastodon's Status entity; a boost is a wrapper whose ``reblog`` is the boosted post.
     ``rendered`` shares account entities between the statuses of one response."""
     rendered = {} if rendered is None else rendered
-    entity = _status_body(post, hydrated, settings, rendered)
-    if entity.get("pinned") is None:
-        del entity["pinned"]
     original = hydrated.originals.get(post["boost_of_id"]) if post["boost_of_id"] else None
+    entity = _status_body(post, hydrated, settings, rendered, original)
     if original is not None:
         entity["reblog"] = render_status(original, hydrated, settings, rendered)
-        entity["content"] = ""
-        entity["favourited"] = entity["reblog"]["favourited"]
-        entity["reblogged"] = entity["reblog"]["reblogged"]
     return entity
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import orjson
 from pydantic import Field
 from quart import Blueprint, Response
 
@@ -10,10 +9,10 @@ from services import timelines
 from services.accounts import get_account
 from services.statuses import Hydrated
 from web.api.auth import current_token, require_auth
-from web.api.entities import render_statuses
 from web.api.pagination import PageParams, with_links
 from web.api.params import params
 from web.api.paths import snowflake_from_path
+from web.api.status_json import statuses_json
 from web.deps import backends, settings
 
 timelines_api = Blueprint("timelines", __name__)
@@ -21,9 +20,9 @@ timelines_api = Blueprint("timelines", __name__)
 
 def page_response(hydrated: Hydrated) -> Response:
     """A page of statuses with its Link headers: every timeline answers this way."""
-    # orjson's bytes as the body (jsonify would decode them to str and encode them again).
-    body = orjson.dumps(render_statuses(hydrated, settings()))
-    response = Response(body, content_type="application/json")
+    # JSON text as the body (jsonify would decode it to str and encode it again), spliced from
+    # parts serialised once per snapshot (web/api/status_json).
+    response = Response(statuses_json(hydrated, settings()), content_type="application/json")
     return with_links(response, [post["id"] for post in hydrated.posts])
 
 
