@@ -7,6 +7,7 @@ from functools import cached_property
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 40
+NO_UPPER = 2**63  # above every id (ids are signed 64-bit)
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,10 @@ def clamp_limit(limit: int | None, default: int = DEFAULT_LIMIT, maximum: int = 
 
 def select_page(ids_newest_first: list[int], page: Page) -> list[int]:
     """Apply a page to a list of candidate ids (newest first), honouring min_id's direction."""
-    kept = [item for item in ids_newest_first if page.accepts(item)]
+    # The bounds read once: pages are selected from every timeline's candidates.
+    high = page.max_id if page.max_id is not None else NO_UPPER
+    low = page.lower if page.lower is not None else -1
+    kept = [item for item in ids_newest_first if low < item < high]
     if page.ascending:
         return kept[-page.limit :]
     return kept[: page.limit]
