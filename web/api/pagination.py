@@ -36,19 +36,20 @@ class PageParams(BaseModel):
         )
 
 
-def _url(**bounds: int) -> str:
-    args = [(key, value) for key, value in request.args.items(multi=True) if key not in _BOUNDS]
-    args.extend((key, str(value)) for key, value in bounds.items())
-    return f"{settings().base_url}{request.path}?{urlencode(args)}"
-
-
 _BOUNDS = ("max_id", "since_id", "min_id")
+
+
+def _link_base() -> str:
+    """This request's URL without its bounds, ready for one more query argument."""
+    kept = urlencode([(k, v) for k, v in request.args.items(multi=True) if k not in _BOUNDS])
+    return f"{settings().base_url}{request.path}?{kept}{'&' if kept else ''}"
 
 
 def with_links(response: Response, ids: Sequence[int]) -> Response:
     """``Link: <…?max_id=oldest>; rel="next", <…?min_id=newest>; rel="prev"`` (if any ids)."""
     if ids:
+        base = _link_base()
         response.headers["Link"] = (
-            f'<{_url(max_id=ids[-1])}>; rel="next", <{_url(min_id=ids[0])}>; rel="prev"'
+            f'<{base}max_id={ids[-1]}>; rel="next", <{base}min_id={ids[0]}>; rel="prev"'
         )
     return response
