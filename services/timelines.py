@@ -513,8 +513,9 @@ async def _read_pushed(
 
 
 # A page's read in one round trip (after the Redis one): the followed big authors' posts in
-# each window ({merged}: one rules query per window, UNION ALL); every candidate (pushed ids
-# $3 and merged ones, deleted ones dropped) with what the boost rule reads; and the viewer's
+# each window ({merged}: one rules query per window, UNION ALL); the boosts among every
+# candidate (pushed ids $3 and merged ones, deleted ones dropped), what the boost rule reads
+# (the originals between them it knows from the ids: they are kept); and the viewer's
 # state over the first {count} candidates in the page ($4, $5: its bounds), the posts they
 # boost and their authors. The boost rule may drop some of those, so a page can reach past
 # them: ``read_home`` then reads the rest's state on its own (services.statuses).
@@ -532,7 +533,8 @@ page AS (
 ),
 seen AS (SELECT id FROM page UNION SELECT boost_of_id FROM page WHERE boost_of_id IS NOT NULL)
 SELECT ARRAY(SELECT id FROM merged) AS merged,
-       ARRAY(SELECT ARRAY[id, boost_of_id, author_id] FROM candidates ORDER BY id) AS entries,
+       ARRAY(SELECT ARRAY[id, boost_of_id, author_id] FROM candidates
+             WHERE boost_of_id IS NOT NULL) AS boosts,
        ARRAY(SELECT id FROM seen) AS covered,
        {viewer}
 """
@@ -562,7 +564,7 @@ def _order(page: Page) -> str:
 @dataclass
 class _HomeRead:
     merged: list[int]  # the followed big authors' posts in the windows
-    entries: list[tuple[int, int | None, int]]  # every candidate, oldest first, with its author
+    boosts: list[tuple[int, int, int]]  # the candidates that are boosts: id, boosted, author
     viewer: ViewerState  # over the posts of ``covered``
     covered: frozenset[int]
 
@@ -581,7 +583,7 @@ async def _merge_and_state(
     row = rows[0]
     return _HomeRead(
         merged=list(row["merged"]),
-        entries=[(entry[0], entry[1], entry[2]) for entry in row["entries"]],
+        boosts=[(boost[0], boost[1], boost[2]) for boost in row["boosts"]],
         viewer=state_from_row(viewer_id, row),
         covered=frozenset(row["covered"]),
     )
@@ -601,16 +603,18 @@ def _merge_floor(window: Page, limit: int, pushed: list[int]) -> int | None:
 
 
 def _without_repeated_boosts(
-    viewer_id: int, ids: list[int], entries: list[tuple[int, int | None, int]]
+    viewer_id: int, ids: list[int], boosts: list[tuple[int, int, int]]
 ) -> list[int]:
     """The boost rule over candidates (newest first) that include merged ones, which the push
-    path never saw; ``entries``: (id, boosted post's id, author) of every candidate."""
-    boosts = {post_id: boosted for post_id, boosted, _ in entries}
-    own = {post_id for post_id, _, author in entries if author == viewer_id}
+    path never saw; ``boosts``: (id, boosted post's id, author) of the candidates that are."""
+    if not boosts:
+        return ids  # the rule only ever drops a boost
+    targets = {post_id: boosted for post_id, boosted, _ in boosts}
+    own = {post_id for post_id, _, author in boosts if author == viewer_id}
     # An id the query did not find (deleted, or pushed before a replica has it) stays in as
     # an original: hydration drops what does not exist.
     kept = feed_rules.without_repeated_boosts(
-        ((post_id, boosts.get(post_id)) for post_id in reversed(ids)), own
+        ((post_id, targets.get(post_id)) for post_id in reversed(ids)), own
     )
     return [post_id for post_id, _ in reversed(kept)]
 
@@ -627,7 +631,7 @@ async def read_home(redis: Redis, settings: Settings, viewer_id: int, page: Page
     read = await _merge_and_state(viewer_id, big, windows, pushed, count)
     ids = sorted(set(pushed) | set(read.merged), reverse=True)
     if read.merged:
-        ids = _without_repeated_boosts(viewer_id, ids, read.entries)
+        ids = _without_repeated_boosts(viewer_id, ids, read.boosts)
     # More than ``page.limit`` candidates: hydration drops what the viewer may not see (muted,
     # blocked, deleted), and the first ``limit`` that survive make the page.
     ids = select_page(ids, Page(page.max_id, page.since_id, page.min_id, count))
