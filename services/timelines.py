@@ -487,14 +487,14 @@ async def _read_pushed(
     """The pushed entries in the windows (rebuilding a missing timeline), and the big authors."""
     key = home_key(viewer_id)
     # One round trip for the common case: the timeline exists and the big set is cached.
+    # Renewing its lease answers whether it exists (EXPIRE is 0 on a missing key).
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.exists(key)
         pipe.smembers(BIG_AUTHORS_KEY)
         for window, count in windows:
             _queue_range(pipe, key, window, count)
         pipe.expire(key, IDLE_SECONDS)
         pipe.expire(boosts_key(viewer_id), IDLE_SECONDS)
-        exists, big_members, *raws, _, _ = await pipe.execute()
+        big_members, *raws, exists, _ = await pipe.execute()
     if not exists:
         await rebuild(redis, settings, viewer_id)
         async with redis.pipeline(transaction=False) as pipe:
