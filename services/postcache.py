@@ -34,7 +34,7 @@ Snapshot = dict[str, Any]
 # Cached snapshots parsed once per process: the pages of different viewers share most of their
 # posts and authors, and the same bytes always parse to the same snapshot (a changed row is
 # cached as new bytes). The parsed dicts are shared, so nobody changes a snapshot in place; a
-# renderer may keep what it derives from one by identity (web/api/entities).
+# renderer may keep what it derives from one by identity (web/api/status_json).
 PARSED_CACHE_SIZE = 4096
 parse_snapshot = lru_cache(maxsize=PARSED_CACHE_SIZE)(orjson.loads)
 

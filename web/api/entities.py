@@ -253,7 +253,7 @@ def _status_body(
     hydrated: Hydrated,
     settings: Settings,
     rendered: dict[int, dict[str, Any]],
-    original: dict[str, Any] | None,
+    original: Snapshot | None,
 ) -> dict[str, Any]:
     viewer = hydrated.viewer
     head, body, counts, tail = post_members(post, settings, wrapper=original is not None)
