@@ -68,12 +68,11 @@ ACCOUNT_COLUMNS = """id, username, domain, display_name, note, uri, url, avatar_
 _ACCOUNTS_SQL = f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::bigint[])"  # noqa: S608
 
 
-# Posts (ARGV[3]: their ids, comma-separated), the posts they boost, and every account either
-# names (author, mentions), in one call: what a page of statuses needs. Ids are read from the
-# snapshots' JSON text (Lua's cjson would turn 64-bit ids into doubles); a key's name cannot
-# occur unescaped inside a string value, and "author_id" precedes the text. Cached snapshots
-# only: misses come back false and are read from Postgres by the caller. Not on a cluster (the
-# keys span slots). The ids travel as one argument: redis-py encodes each argument in Python.
+# Posts (ARGV[3..]), the posts they boost, and every account either names (author, mentions),
+# in one call: what a page of statuses needs. Ids are read from the snapshots' JSON text (Lua's
+# cjson would turn 64-bit ids into doubles); a key's name cannot occur unescaped inside a
+# string value, and "author_id" precedes the text. Cached snapshots only: misses come back
+# false and are read from Postgres by the caller. Not on a cluster (the keys span slots).
 PAGE_SCRIPT_MAX = 500  # more ids than a page holds: plain MGETs (Lua's unpack has a limit)
 _LOAD_PAGE = """
 local post_prefix, account_prefix = ARGV[1], ARGV[2]
@@ -95,7 +94,7 @@ local function mget(prefix, ids)
   return redis.call('MGET', unpack(keys))
 end
 local ids = {}
-for id in string.gmatch(ARGV[3], '%d+') do ids[#ids + 1] = id end
+for i = 3, #ARGV do ids[#ids + 1] = ARGV[i] end
 local posts, boosted = mget(post_prefix, ids), {}
 for _, raw in ipairs(posts) do
   if raw then
@@ -162,7 +161,7 @@ async def load_page(
         originals = await load_posts(redis, _boosted(posts))
         return posts, originals, await load_accounts(redis, _named(posts, originals))
     script = redis.register_script(_LOAD_PAGE)
-    args = [POST_KEY.format(""), ACCOUNT_KEY.format(""), ",".join(map(str, ids))]
+    args = [POST_KEY.format(""), ACCOUNT_KEY.format(""), *ids]
     raw_posts, boosted, raw_originals, named, raw_accounts = await script(args=args)
     posts = _found(ids, raw_posts)
     if len(posts) < len(ids):  # misses: read them, then what they boost and name
