@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 40
@@ -20,7 +19,7 @@ class Page:
     min_id: int | None = None
     limit: int = DEFAULT_LIMIT
 
-    @cached_property  # read for every candidate a page is selected from
+    @property
     def lower(self) -> int | None:
         """The exclusive lower bound on ids."""
         candidates = [value for value in (self.since_id, self.min_id) if value is not None]
@@ -30,10 +29,6 @@ class Page:
     def ascending(self) -> bool:
         """min_id asks for the items just above it: read upwards, then reverse."""
         return self.min_id is not None
-
-    def accepts(self, item_id: int) -> bool:
-        lower = self.lower
-        return (self.max_id is None or item_id < self.max_id) and (lower is None or item_id > lower)
 
 
 def clamp_limit(limit: int | None, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
