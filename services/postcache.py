@@ -17,6 +17,7 @@ import orjson
 from redis.asyncio import Redis
 
 from services import reads, rediscluster
+from services.lua import Lua
 
 # The version in a key is the snapshot's shape: a new column gets a new key, so a running
 # instance never reads a snapshot cached before an upgrade without it.
@@ -74,7 +75,7 @@ _ACCOUNTS_SQL = f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::bigi
 # string value, and "author_id" precedes the text. Cached snapshots only: misses come back
 # false and are read from Postgres by the caller. Not on a cluster (the keys span slots).
 PAGE_SCRIPT_MAX = 500  # more ids than a page holds: plain MGETs (Lua's unpack has a limit)
-_LOAD_PAGE = """
+_LOAD_PAGE = Lua("""
 local post_prefix, account_prefix = ARGV[1], ARGV[2]
 local accounts, named = {}, {}
 local function name(id)
@@ -105,7 +106,7 @@ end
 local originals = mget(post_prefix, boosted)
 for _, raw in ipairs(originals) do if raw then read(raw) end end
 return {posts, boosted, originals, accounts, mget(account_prefix, accounts)}
-"""
+""")
 
 
 def _plain(value: Any) -> Any:
@@ -160,9 +161,8 @@ async def load_page(
         posts = await load_posts(redis, ids)
         originals = await load_posts(redis, _boosted(posts))
         return posts, originals, await load_accounts(redis, _named(posts, originals))
-    script = redis.register_script(_LOAD_PAGE)
     args = [POST_KEY.format(""), ACCOUNT_KEY.format(""), *ids]
-    raw_posts, boosted, raw_originals, named, raw_accounts = await script(args=args)
+    raw_posts, boosted, raw_originals, named, raw_accounts = await _LOAD_PAGE(redis, [], args)
     posts = _found(ids, raw_posts)
     if len(posts) < len(ids):  # misses: read them, then what they boost and name
         posts.update(await load_posts(redis, [i for i in ids if i not in posts]))

@@ -154,6 +154,19 @@ async def test_rebuild_after_flushall_gives_the_same_timeline(cast):
     assert await cast.backends.redis.exists(timelines.home_key(cast.viewer.id))
 
 
+async def test_a_redis_that_lost_its_scripts_still_serves_the_timeline(cast):
+    # Given a page read once (the page script is loaded into Redis by then)
+    await timelines.rebuild(cast.backends.redis, cast.settings, cast.viewer.id)
+    await seed(cast)
+    before = await read_all_pages(cast)
+
+    # When Redis forgets its scripts, as a restarted Redis does
+    await cast.backends.redis.script_flush()
+
+    # Then the next reads load the script again and show the same timeline
+    assert await read_all_pages(cast) == before
+
+
 async def test_cold_timeline_is_built_from_postgres_on_first_read(cast):
     # Given posts made while the viewer had no timeline in Redis (fan-out skips missing keys)
     expected = [str(post.id) for post in await seed(cast)]
