@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
         @app.before_serving
         async def open_backends() -> None:
             app.extensions["starling"] = await lifecycle.open_backends(settings)
+            lifecycle.freeze_startup_heap()
 
         @app.after_serving
         async def close_backends() -> None:

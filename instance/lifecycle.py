@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -94,6 +95,21 @@ async def open_backends(settings: Settings, *, init_orm: bool = True) -> Backend
         tokens=tokens,
         listener=listener,
     )
+
+
+# A young collection every so many new container objects, not 700: a home read makes
+# thousands, nearly all freed by their reference counts before a collection would look at them.
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def freeze_startup_heap() -> None:
+    """Move what starting made (modules, models, routes, templates, open connections: alive as
+    long as the process) out of the cyclic collector's reach. Each full collection walked all
+    of it again: under load the collector was about 5 % of a web process's CPU (perf, home
+    timeline under wrk). Called once the process is ready to serve."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 async def close_backends(backends: Backends, *, close_orm: bool = True) -> None:
