@@ -481,26 +481,38 @@ def _windows(page: Page, count: int) -> list[tuple[Page, int]]:
     return [(page, count), (Page(max_id=(page.lower or 0) + 1), REBLOG_FALLOFF)]
 
 
+@dataclass
+class _Pushed:
+    ids: list[int]  # the timeline's entries in the windows
+    # The boosts among them and the posts they boost, from the timeline's boosts hash (it
+    # leaves out the viewer's own boosts: taken for originals, which the boost rule keeps and
+    # judges nothing against, exactly as it treats one's own boosts).
+    boosts: dict[int, int]
+    big: set[int]  # the authors above the fan-out limit
+
+
 async def _read_pushed(
     redis: Redis, settings: Settings, viewer_id: int, windows: list[tuple[Page, int]]
-) -> tuple[list[int], set[int]]:
+) -> _Pushed:
     """The pushed entries in the windows (rebuilding a missing timeline), and the big authors."""
-    key = home_key(viewer_id)
+    key, boosts = home_key(viewer_id), boosts_key(viewer_id)
     # One round trip for the common case: the timeline exists and the big set is cached.
     # Renewing its lease answers whether it exists (EXPIRE is 0 on a missing key).
     async with redis.pipeline(transaction=False) as pipe:
         pipe.smembers(BIG_AUTHORS_KEY)
         for window, count in windows:
             _queue_range(pipe, key, window, count)
+        pipe.hgetall(boosts)
         pipe.expire(key, IDLE_SECONDS)
-        pipe.expire(boosts_key(viewer_id), IDLE_SECONDS)
-        big_members, *raws, exists, _ = await pipe.execute()
+        pipe.expire(boosts, IDLE_SECONDS)
+        big_members, *raws, links, exists, _ = await pipe.execute()
     if not exists:
         await rebuild(redis, settings, viewer_id)
         async with redis.pipeline(transaction=False) as pipe:
             for window, count in windows:
                 _queue_range(pipe, key, window, count)
-            raws = await pipe.execute()
+            pipe.hgetall(boosts)
+            *raws, links = await pipe.execute()
     pushed = [
         i
         for (window, count), raw in zip(windows, raws, strict=True)
@@ -509,16 +521,24 @@ async def _read_pushed(
     big = {int(m) for m in big_members} - {0} if big_members else None
     if big is None:  # the cached set is gone (Redis flushed): recompute it
         big = await _big_authors(redis, settings)
-    return pushed, big
+    return _Pushed(pushed, _boosts_among(pushed, links), big)
+
+
+def _boosts_among(ids: list[int], links: dict[bytes, bytes]) -> dict[int, int]:
+    """The boosts hash's ``b:<boost>`` -> boosted post links of the entries ``ids``."""
+    if not links:
+        return {}
+    return {i: int(boosted) for i in ids if (boosted := links.get(b"b:%d" % i)) is not None}
 
 
 # A page's read in one round trip (after the Redis one): the followed big authors' posts in
-# each window ({merged}: one rules query per window, UNION ALL); the boosts among every
-# candidate (pushed ids $3 and merged ones, deleted ones dropped), what the boost rule reads
-# (the originals between them it knows from the ids: they are kept); and the viewer's
-# state over the first {count} candidates in the page ($4, $5: its bounds), the posts they
-# boost and their authors. The boost rule may drop some of those, so a page can reach past
-# them: ``read_home`` then reads the rest's state on its own (services.statuses).
+# each window ({merged}: one rules query per window, UNION ALL) and the boosts among them, what
+# the boost rule reads of them (the pushed entries' boosts come from the timeline's boosts
+# hash); and the viewer's state over the first {count} candidates in the page ($4, $5: its
+# bounds), the posts they boost and their authors. Of the pushed entries, only those that can
+# be in the page are read ($3: the first {count} in it), an index probe and a heap page each.
+# The boost rule may drop some candidates, so a page can reach past them: ``read_home`` then
+# reads the rest's state on its own (services.statuses).
 _HOME_READ_SQL = """
 WITH merged AS ({merged}),
 candidates AS (
@@ -533,7 +553,7 @@ page AS (
 ),
 seen AS (SELECT id FROM page UNION SELECT boost_of_id FROM page WHERE boost_of_id IS NOT NULL)
 SELECT ARRAY(SELECT id FROM merged) AS merged,
-       ARRAY(SELECT ARRAY[id, boost_of_id, author_id] FROM candidates
+       ARRAY(SELECT ARRAY[id, boost_of_id, author_id] FROM merged
              WHERE boost_of_id IS NOT NULL) AS boosts,
        ARRAY(SELECT id FROM seen) AS covered,
        {viewer}
@@ -564,17 +584,18 @@ def _order(page: Page) -> str:
 @dataclass
 class _HomeRead:
     merged: list[int]  # the followed big authors' posts in the windows
-    boosts: list[tuple[int, int, int]]  # the candidates that are boosts: id, boosted, author
+    boosts: list[tuple[int, int, int]]  # the merged posts that are boosts: id, boosted, author
     viewer: ViewerState  # over the posts of ``covered``
     covered: frozenset[int]
 
 
 async def _merge_and_state(
-    viewer_id: int, big: set[int], windows: list[tuple[Page, int]], pushed: list[int], count: int
+    viewer_id: int, pushed: _Pushed, windows: list[tuple[Page, int]], page: Page, count: int
 ) -> _HomeRead:
-    args: list[object] = [viewer_id, list(big), pushed]
+    in_page = select_page(sorted(pushed.ids, reverse=True), _first(page, count))
+    args: list[object] = [viewer_id, list(pushed.big), in_page]
     for window, limit in windows:
-        lower = _merge_floor(window, limit, pushed) if len(windows) == 1 else window.lower
+        lower = _merge_floor(window, limit, pushed.ids) if len(windows) == 1 else window.lower
         args += [window.max_id, lower, limit]
     # A replica inside a read request (services/reads; the writer's own reads stay on the
     # primary for a few seconds, so its likes and boosts show).
@@ -603,13 +624,14 @@ def _merge_floor(window: Page, limit: int, pushed: list[int]) -> int | None:
 
 
 def _without_repeated_boosts(
-    viewer_id: int, ids: list[int], boosts: list[tuple[int, int, int]]
+    viewer_id: int, ids: list[int], boosts: Sequence[tuple[int, int, int | None]]
 ) -> list[int]:
     """The boost rule over candidates (newest first) that include merged ones, which the push
-    path never saw; ``boosts``: (id, boosted post's id, author) of the candidates that are."""
-    if not boosts:
-        return ids  # the rule only ever drops a boost
+    path never saw; ``boosts``: (id, boosted post's id, author if known) of the candidates
+    that are."""
     targets = {post_id: boosted for post_id, boosted, _ in boosts}
+    if not targets:
+        return ids  # the rule only ever drops a boost
     own = {post_id for post_id, _, author in boosts if author == viewer_id}
     # An id the query did not find (deleted, or pushed before a replica has it) stays in as
     # an original: hydration drops what does not exist.
@@ -617,6 +639,12 @@ def _without_repeated_boosts(
         ((post_id, targets.get(post_id)) for post_id in reversed(ids)), own
     )
     return [post_id for post_id, _ in reversed(kept)]
+
+
+def _first(page: Page, count: int) -> Page:
+    """The page's bounds, ``count`` candidates (more than it shows: hydration drops what the
+    viewer may not see, and the first ``limit`` that survive make the page)."""
+    return Page(page.max_id, page.since_id, page.min_id, count)
 
 
 async def read_home(redis: Redis, settings: Settings, viewer_id: int, page: Page) -> Hydrated:
@@ -627,14 +655,13 @@ async def read_home(redis: Redis, settings: Settings, viewer_id: int, page: Page
     """
     count = page.limit + BATCH_SLACK
     windows = _windows(page, count)
-    pushed, big = await _read_pushed(redis, settings, viewer_id, windows)
-    read = await _merge_and_state(viewer_id, big, windows, pushed, count)
-    ids = sorted(set(pushed) | set(read.merged), reverse=True)
+    pushed = await _read_pushed(redis, settings, viewer_id, windows)
+    read = await _merge_and_state(viewer_id, pushed, windows, page, count)
+    ids = sorted(set(pushed.ids) | set(read.merged), reverse=True)
     if read.merged:
-        ids = _without_repeated_boosts(viewer_id, ids, read.boosts)
-    # More than ``page.limit`` candidates: hydration drops what the viewer may not see (muted,
-    # blocked, deleted), and the first ``limit`` that survive make the page.
-    ids = select_page(ids, Page(page.max_id, page.since_id, page.min_id, count))
+        pushed_boosts = ((post_id, boosted, None) for post_id, boosted in pushed.boosts.items())
+        ids = _without_repeated_boosts(viewer_id, ids, [*read.boosts, *pushed_boosts])
+    ids = select_page(ids, _first(page, count))
     # Past what the query covered (boosts dropped by the rule, an id a lagging replica does not
     # have yet, a deleted post): hydrate reads the viewer's state itself.
     viewer = read.viewer if read.covered.issuperset(ids) else None
