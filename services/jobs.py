@@ -8,7 +8,6 @@ is queued, running or kept as a result is not enqueued again.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,12 +20,14 @@ from arq.jobs import serialize_job
 from arq.utils import timestamp_ms, to_unix_ms
 from redis.exceptions import NoScriptError
 
-_ENQUEUE = """
+from services.lua import Lua
+
+_ENQUEUE = Lua("""
 if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
 redis.call('PSETEX', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
 return 1
-"""
+""")
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,6 @@ async def enqueue(queue: ArqRedis, job: Job) -> bool:
     return (await enqueue_many(queue, [job]))[0]
 
 
-_SHA = hashlib.sha1(_ENQUEUE.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
-
-
 async def enqueue_many(queue: ArqRedis, batch: Sequence[Job]) -> list[bool]:
     """Enqueue jobs in one pipeline (one round trip); each answers whether it was new.
 
@@ -69,13 +67,13 @@ async def enqueue_many(queue: ArqRedis, batch: Sequence[Job]) -> list[bool]:
     try:
         return await _run(queue, calls)
     except NoScriptError:
-        await queue.script_load(_ENQUEUE)
+        await queue.script_load(_ENQUEUE.text)
         return await _run(queue, calls)
 
 
 async def _run(queue: ArqRedis, calls: list[tuple[list[str], list[Any]]]) -> list[bool]:
     async with queue.pipeline(transaction=False) as pipe:
         for keys, args in calls:
-            pipe.evalsha(_SHA, len(keys), *keys, *args)
+            pipe.evalsha(_ENQUEUE.sha, len(keys), *keys, *args)
         results = await pipe.execute()
     return [bool(result) for result in results]

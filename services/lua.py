@@ -2,7 +2,8 @@
 
 redis-py's ``register_script`` hashes the text each time it is called, and the hot reads call
 a script on every page: a module-level ``Lua`` does it once, and loads the script into a Redis
-that does not know it (a restart, a flush) on the first NOSCRIPT.
+that does not know it (a restart, a flush) on the first NOSCRIPT. A pipelined caller
+(services/jobs) sends ``sha`` and loads ``text`` itself.
 """
 
 from __future__ import annotations
