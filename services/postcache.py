@@ -21,7 +21,7 @@ from services.lua import Lua
 
 # The version in a key is the snapshot's shape: a new column gets a new key, so a running
 # instance never reads a snapshot cached before an upgrade without it.
-POST_KEY = "post:2:{}"
+POST_KEY = "post:3:{}"
 ACCOUNT_KEY = "account:2:{}"
 # Bounds how long a snapshot can stay stale if a reader re-caches a row while a writer
 # changes it (the writer forgets it after its commit; a slow reader may put the old one back).
@@ -39,13 +39,14 @@ Snapshot = dict[str, Any]
 PARSED_CACHE_SIZE = 4096
 parse_snapshot = lru_cache(maxsize=PARSED_CACHE_SIZE)(orjson.loads)
 
-# A post snapshot's keys, in this order: the page script below relies on "author_id" coming
-# before the text.
+# A post snapshot's keys, in this order: the page script below reads the first four with one
+# match anchored at the start of the JSON text (an unanchored search scans the whole text
+# whenever a field is absent or late: 0.5 ms of Redis for a page of 30, against 0.17 ms).
 POST_SNAPSHOT_COLUMNS = (
-    "id", "uri", "url", "local", "author_id", "text", "html", "spoiler_text", "sensitive",
-    "language", "visibility", "in_reply_to_id", "in_reply_to_account_id", "in_reply_to_uri",
-    "boost_of_id", "replies_count", "boosts_count", "likes_count", "created_at", "edited_at",
-    "mention_ids", "tags",
+    "id", "author_id", "boost_of_id", "mention_ids", "uri", "url", "local", "text", "html",
+    "spoiler_text", "sensitive", "language", "visibility", "in_reply_to_id",
+    "in_reply_to_account_id", "in_reply_to_uri", "replies_count", "boosts_count", "likes_count",
+    "created_at", "edited_at", "tags",
 )  # fmt: skip
 _POST_EXPRESSIONS = {
     "mention_ids": "ARRAY(SELECT m.account_id FROM mentions m WHERE m.post_id = p.id "
@@ -71,9 +72,10 @@ _ACCOUNTS_SQL = f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::bigi
 
 # Posts (ARGV[3..]), the posts they boost, and every account either names (author, mentions),
 # in one call: what a page of statuses needs. Ids are read from the snapshots' JSON text (Lua's
-# cjson would turn 64-bit ids into doubles); a key's name cannot occur unescaped inside a
-# string value, and "author_id" precedes the text. Cached snapshots only: misses come back
-# false and are read from Postgres by the caller. Not on a cluster (the keys span slots).
+# cjson would turn 64-bit ids into doubles), from its head, where POST_SNAPSHOT_COLUMNS puts
+# them. Cached snapshots only: misses come back false and are read from Postgres by the caller
+# (so is a post whose head does not match: its author is then looked up by the caller too).
+# Not on a cluster (the keys span slots).
 PAGE_SCRIPT_MAX = 500  # more ids than a page holds: plain MGETs (Lua's unpack has a limit)
 _LOAD_PAGE = Lua("""
 local post_prefix, account_prefix = ARGV[1], ARGV[2]
@@ -82,11 +84,12 @@ local function name(id)
   if not named[id] then named[id] = true; accounts[#accounts + 1] = id end
 end
 local function read(raw)
-  local author = string.match(raw, '"author_id":(%d+)')
-  if author then name(author) end
-  local mentions = string.match(raw, '"mention_ids":%[([%d,]*)%]')
-  if mentions then for id in string.gmatch(mentions, '%d+') do name(id) end end
-  return string.match(raw, '"boost_of_id":(%d+)')
+  local author, boosted, mentions = string.match(raw,
+    '^{"id":%d+,"author_id":(%d+),"boost_of_id":(%w+),"mention_ids":%[([%d,]*)%]')
+  if not author then return nil end
+  name(author)
+  for id in string.gmatch(mentions, '%d+') do name(id) end
+  if boosted ~= 'null' then return boosted end
 end
 local function mget(prefix, ids)
   if #ids == 0 then return {} end
