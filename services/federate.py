@@ -24,14 +24,16 @@ from services.domains import host_of
 
 log = logging.getLogger(__name__)
 
-# Remote followers' inboxes, one per shared inbox, leaving out blocked domains.
-_FOLLOWER_INBOXES_SQL = """
+# Remote followers' inboxes, one per shared inbox, leaving out blocked domains: the followers
+# of the account {followee} names (a parameter), as a query of its own or inside another.
+FOLLOWER_INBOXES_SQL = """
 SELECT DISTINCT COALESCE(NULLIF(a.shared_inbox_uri, ''), a.inbox_uri) AS inbox
 FROM follows f JOIN accounts a ON a.id = f.follower_id
-WHERE f.followee_id = $1 AND f.state = 'accepted' AND a.domain IS NOT NULL
+WHERE f.followee_id = {followee} AND f.state = 'accepted' AND a.domain IS NOT NULL
   AND a.suspended_at IS NULL AND COALESCE(NULLIF(a.shared_inbox_uri, ''), a.inbox_uri) <> ''
   AND NOT EXISTS (SELECT 1 FROM domains d WHERE d.domain = a.domain AND d.blocked)
 """
+_FOLLOWER_INBOXES_OF_SQL = FOLLOWER_INBOXES_SQL.format(followee="$1")
 
 _INBOXES_OF_SQL = """
 SELECT DISTINCT COALESCE(NULLIF(a.shared_inbox_uri, ''), a.inbox_uri) AS inbox
@@ -66,7 +68,7 @@ async def queue_for(actor: Account, target: Account, activity: dict[str, Any]) -
 
 
 async def follower_inboxes(account_id: int) -> list[str]:
-    _, rows = await connections.get("default").execute_query(_FOLLOWER_INBOXES_SQL, [account_id])
+    _, rows = await connections.get("default").execute_query(_FOLLOWER_INBOXES_OF_SQL, [account_id])
     return [row["inbox"] for row in rows]
 
 

@@ -53,19 +53,32 @@ async def _note_and_parent_author(
 
 
 async def _recipients(
-    post: Snapshot, author: Account, extra_ids: list[int], parent_author: int | None
+    post: Snapshot,
+    author: Account,
+    extra_ids: list[int],
+    parent_author: int | None,
+    follower_inboxes: list[str] | None = None,
 ) -> list[str]:
+    """``follower_inboxes``: the author's remote followers' inboxes when the caller read them
+    already (None: read them here)."""
     visibility = Visibility(post["visibility"])
-    inboxes = [] if visibility == Visibility.DIRECT else await federate.follower_inboxes(author.id)
+    if visibility == Visibility.DIRECT:
+        inboxes = []
+    elif follower_inboxes is None:
+        inboxes = await federate.follower_inboxes(author.id)
+    else:
+        inboxes = follower_inboxes
     account_ids = list(post["mention_ids"]) + extra_ids
     if visibility in DISTRIBUTABLE and parent_author is not None:
         account_ids.append(parent_author)
     return inboxes + await federate.inboxes_of(account_ids)
 
 
-async def queue_create(post: Snapshot, author: Account, settings: Settings) -> list[int]:
+async def queue_create(
+    post: Snapshot, author: Account, settings: Settings, follower_inboxes: list[str] | None = None
+) -> list[int]:
     values, parent_author = await _note_and_parent_author(post, author, settings)
-    inboxes = await _recipients(post, author, [], parent_author)
+    inboxes = await _recipients(post, author, [], parent_author, follower_inboxes)
     return await federate.queue(author, activities.create_activity(values), inboxes)
 
 

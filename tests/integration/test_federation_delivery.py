@@ -12,6 +12,7 @@ from tortoise.timezone import now
 from activitypub import signatures
 from models.accounts import Account
 from models.federation import Delivery, DeliveryState, Domain
+from models.posts import Visibility
 from models.relationships import Follow, FollowState
 from services import delivery, posting
 from tests.factories import member
@@ -29,8 +30,11 @@ async def remote_follower(fediverse: Fediverse, host: str, name: str, followee: 
     return account
 
 
-async def write(fed, author: Account, text: str = "hello fediverse") -> list[Delivery]:
-    post_id = await posting.create_post(fed, author.id, posting.NewPost(text=text))
+async def write(
+    fed, author: Account, text: str = "hello fediverse", visibility: Visibility | None = None
+) -> list[Delivery]:
+    new = posting.NewPost(text=text, visibility=visibility)
+    post_id = await posting.create_post(fed, author.id, new)
     return await Delivery.filter(activity_id__startswith=f"{author.uri}/statuses/{post_id}")
 
 
@@ -47,6 +51,20 @@ async def test_a_post_is_queued_once_per_shared_inbox(fed, fediverse, settings):
         "https://two.example/inbox",
     ]
     assert {row.payload["type"] for row in rows} == {"Create"}
+
+
+async def test_a_direct_post_goes_to_the_mentioned_and_not_to_the_followers(
+    fed, fediverse, settings
+):
+    alice, _ = await member(settings, "alice")
+    await remote_follower(fediverse, "one.example", "rob", alice)
+    ann = await remote_follower(fediverse, "two.example", "ann", alice)
+    await Follow.filter(follower=ann).delete()  # ann is mentioned, not a follower
+
+    rows = await write(fed, alice, "@ann@two.example psst", Visibility.DIRECT)
+
+    assert [row.inbox for row in rows] == ["https://two.example/inbox"]
+    assert rows[0].payload["object"]["to"] == [ann.uri]
 
 
 async def test_a_delivery_is_signed_by_its_author_and_marked_delivered(fed, fediverse, settings):
