@@ -7,6 +7,7 @@ job is enqueued only after the commit, so nobody reads a post that might still r
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from dataclasses import dataclass
@@ -152,12 +153,17 @@ async def write_post(backends: Backends, author_account_id: int, new: NewPost) -
         if draft.parent_id and not await Post.exists(id=draft.parent_id):
             raise NotFound(REPLY_NOT_FOUND) from None  # the parent went away meanwhile
         raise
-    await cache_new_post(
-        backends.redis, post, forget_account=author_account_id, forget_post=draft.parent_id
+    # After the commit, side by side (none needs another's answer; the cache and the queue
+    # may be different Redis servers): the snapshot cached, the jobs enqueued, the mentioned
+    # accounts loaded for the answer. One round trip of waiting instead of three or four.
+    *_, accounts = await asyncio.gather(
+        cache_new_post(
+            backends.redis, post, forget_account=author_account_id, forget_post=draft.parent_id
+        ),
+        jobs.enqueue(backends.queue, jobs.Job("fanout", (draft.id,))),
+        federate.send(backends.queue, deliveries),
+        load_accounts(backends.redis, post["mention_ids"]),
     )
-    await jobs.enqueue(backends.queue, jobs.Job("fanout", (draft.id,)))
-    await federate.send(backends.queue, deliveries)
-    accounts = await load_accounts(backends.redis, post["mention_ids"])
     accounts[author_account_id] = author
     viewer = ViewerState(viewer_id=author_account_id)
     return Written(draft.id, Hydrated(posts=[post], accounts=accounts, viewer=viewer))
