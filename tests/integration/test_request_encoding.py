@@ -81,6 +81,16 @@ async def test_a_utf8_query_string_is_read(client, settings):
     assert (await response.get_json())["username"] == "alice"
 
 
+async def test_a_get_that_sends_its_parameters_in_a_body_is_read(client, settings):
+    # Some clients put a GET's parameters in a JSON body; a body its headers announce is read.
+    await make_user(settings, "alice")
+
+    response = await client.get("/api/v1/accounts/lookup", json={"acct": "alice"})
+
+    assert response.status_code == 200
+    assert (await response.get_json())["username"] == "alice"
+
+
 async def test_a_broken_multipart_body_is_400(client, settings):
     headers = await _headers(settings)
     body = f"--{BOUNDARY}\r\nno headers end here".encode()

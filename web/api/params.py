@@ -95,10 +95,23 @@ def _multipart_fields(raw: bytes) -> MultiDict[str, str]:
     return MultiDict(fields)
 
 
+def _declares_no_body() -> bool:
+    """A GET or HEAD whose headers say nothing of a body (no length, no chunks, no type): there
+    is nothing to wait for. Quart reads any body under a timeout (``asyncio.wait_for``: a task
+    and a turn of the loop), about 2 % of a timeline read."""
+    headers = request.headers
+    return (
+        request.method in ("GET", "HEAD")
+        and not request.content_length
+        and "Transfer-Encoding" not in headers
+        and "Content-Type" not in headers
+    )
+
+
 async def request_data() -> dict[str, Any]:
     """Query string overlaid with the body, whichever way the body is encoded."""
     data = _unflatten(_pairs(request.query_string, "query string"))
-    raw = await request.get_data()
+    raw = b"" if _declares_no_body() else await request.get_data()
     if not raw.strip():
         return data
     mimetype = request.mimetype
