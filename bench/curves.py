@@ -9,7 +9,8 @@ authors to the cached big-author set and posts to the public timeline).
   100 and 1,000 small authors (pushed on write), and 100 small plus 0, 5 and 50 authors above
   the fan-out limit (merged from Postgres at read time). Client p50/p99 and the app's own time
   (Server-Timing) unloaded, req/s under wrk, and the first read of each cold timeline (rebuilt
-  from Postgres).
+  from Postgres). And 100 small authors plus boosters whose 0, 100 and 300 boosts fill the
+  timeline, whose boosts hash then holds them: the main data set has no boosts.
 - Fan-out, in-process as the job runs it, to 100 ... 50,000 local followers (every timeline
   built; the limit raised so they are all pushed).
 - ``POST /api/v1/statuses`` by authors with 0, 10 and 100 remote followers on distinct hosts
@@ -23,6 +24,7 @@ import asyncio
 import random
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -45,6 +47,8 @@ VIEWERS_EACH = 20  # viewers per home-read configuration
 SMALL_FOLLOWS = (10, 100, 1_000)  # small authors followed (pushed on write)
 BIG_FOLLOWS = (0, 5, 50)  # big authors followed (merged at read time) ...
 BASE_SMALL_FOLLOWS = 100  # ... beside this many small ones
+BOOSTS_HELD = (0, 100, 300)  # boosts in the timeline (by boosters followed beside the small)
+BOOSTERS_EACH = 10  # followed boosters per boosts configuration
 SMALL_AUTHORS = 1_000
 SMALL_POSTS = 20_000  # about 20 each
 BIG_AUTHORS = 50
@@ -66,6 +70,7 @@ class Curves:
 
     small_viewers: dict[int, list[str]]  # small authors followed -> viewers' tokens
     big_viewers: dict[int, list[str]]  # big authors followed -> viewers' tokens
+    boost_viewers: dict[int, list[str]]  # boosts in the timeline -> viewers' tokens
     fan_authors: dict[int, int]  # local followers -> author
     posting_authors: dict[int, tuple[int, str]]  # remote followers -> (author, token)
     pool: list[int]  # the fan-out followers (whose timelines must exist)
@@ -92,13 +97,18 @@ async def _remote_accounts(conn: asyncpg.Connection, inbox_base: str, count: int
     return ids
 
 
+def _each_follows(viewers: list[int], followed: Callable[[], list[int]]) -> set[tuple[int, int]]:
+    """(viewer, author) for each viewer and the authors ``followed()`` picks for it."""
+    return {(viewer, author) for viewer in viewers for author in followed()}
+
+
 async def seed_curves(database_url: str, base_url: str, inbox_base: str) -> Curves:
     """COPY the curves' accounts (the 50,000 fan-out followers, the first 1,200 of whom also
     follow each big author), follows, posts and logins; ``inbox_base``: the sink's inbox URL."""
     rng = random.Random(12)
-    viewer_count = VIEWERS_EACH * (len(SMALL_FOLLOWS) + len(BIG_FOLLOWS))
+    viewer_count = VIEWERS_EACH * (len(SMALL_FOLLOWS) + len(BIG_FOLLOWS) + len(BOOSTS_HELD))
     sizes = [max(FAN_FOLLOWERS), SMALL_AUTHORS, BIG_AUTHORS, len(FAN_FOLLOWERS), viewer_count]
-    sizes.append(len(REMOTE_FOLLOWERS))
+    sizes += [len(REMOTE_FOLLOWERS), BOOSTERS_EACH * len(BOOSTS_HELD)]
     conn = await asyncpg.connect(database_url)
     try:
         ids = await _accounts(conn, base_url, sum(sizes), prefix="curve")
@@ -106,21 +116,27 @@ async def seed_curves(database_url: str, base_url: str, inbox_base: str) -> Curv
         for size in sizes:
             groups.append(ids[at : at + size])
             at += size
-        pool, small, big, fan_authors, viewers, posters = groups
+        pool, small, big, fan_authors, viewers, posters, boosters = groups
         pairs: set[tuple[int, int]] = set()
         for author, followers in zip(fan_authors, FAN_FOLLOWERS, strict=True):
             pairs |= {(follower, author) for follower in pool[:followers]}
         for author in big:
             pairs |= {(follower, author) for follower in pool[:BIG_FOLLOWERS]}
         chunks = [viewers[i : i + VIEWERS_EACH] for i in range(0, viewer_count, VIEWERS_EACH)]
-        small_chunks, big_chunks = chunks[: len(SMALL_FOLLOWS)], chunks[len(SMALL_FOLLOWS) :]
+        small_chunks = chunks[: len(SMALL_FOLLOWS)]
+        big_chunks = chunks[len(SMALL_FOLLOWS) : len(SMALL_FOLLOWS) + len(BIG_FOLLOWS)]
+        boost_chunks = chunks[len(SMALL_FOLLOWS) + len(BIG_FOLLOWS) :]
+        booster_groups = [
+            boosters[i : i + BOOSTERS_EACH] for i in range(0, len(boosters), BOOSTERS_EACH)
+        ]
         for chunk, follows in zip(small_chunks, SMALL_FOLLOWS, strict=True):
-            for viewer in chunk:
-                pairs |= {(viewer, author) for author in rng.sample(small, follows)}
+            pairs |= _each_follows(chunk, lambda n=follows: rng.sample(small, n))
         for chunk, follows in zip(big_chunks, BIG_FOLLOWS, strict=True):
-            for viewer in chunk:
-                followed = rng.sample(small, BASE_SMALL_FOLLOWS) + rng.sample(big, follows)
-                pairs |= {(viewer, author) for author in followed}
+            pairs |= _each_follows(
+                chunk, lambda n=follows: rng.sample(small, BASE_SMALL_FOLLOWS) + rng.sample(big, n)
+            )
+        for chunk, group in zip(boost_chunks, booster_groups, strict=True):
+            pairs |= _each_follows(chunk, lambda g=group: rng.sample(small, BASE_SMALL_FOLLOWS) + g)
         remote = await _remote_accounts(conn, inbox_base, sum(REMOTE_FOLLOWERS))
         at = 0
         for author, followers in zip(posters, REMOTE_FOLLOWERS, strict=True):
@@ -131,6 +147,8 @@ async def seed_curves(database_url: str, base_url: str, inbox_base: str) -> Curv
         await _posts(conn, rng, big, base_url, BIG_POSTS, prolific=0)
         for author in fan_authors:
             await _posts(conn, rng, [author], base_url, FAN_RUNS, prolific=0)
+        for group, count in zip(booster_groups, BOOSTS_HELD, strict=True):
+            await _boosts(conn, rng, group, small, base_url, count)
         logins = await _logins(conn, ids, viewers + posters, prefix="curve", app="bench-curves")
         await conn.execute("ANALYZE accounts, follows, posts, users, oauth_access_tokens")
     finally:
@@ -139,7 +157,9 @@ async def seed_curves(database_url: str, base_url: str, inbox_base: str) -> Curv
     by_chunk = [[next(tokens) for _ in chunk] for chunk in chunks]
     return Curves(
         small_viewers=dict(zip(SMALL_FOLLOWS, by_chunk[: len(SMALL_FOLLOWS)], strict=True)),
-        big_viewers=dict(zip(BIG_FOLLOWS, by_chunk[len(SMALL_FOLLOWS) :], strict=True)),
+        big_viewers=dict(zip(BIG_FOLLOWS, by_chunk[len(SMALL_FOLLOWS) :][: len(BIG_FOLLOWS)],
+                             strict=True)),
+        boost_viewers=dict(zip(BOOSTS_HELD, by_chunk[-len(BOOSTS_HELD) :], strict=True)),
         fan_authors=dict(zip(FAN_FOLLOWERS, fan_authors, strict=True)),
         posting_authors={
             n: (author, next(tokens))
@@ -147,7 +167,40 @@ async def seed_curves(database_url: str, base_url: str, inbox_base: str) -> Curv
         },
         pool=pool,
         seeded=f"{len(ids) + len(remote):,} accounts, {len(pairs):,} follows, "
-               f"{SMALL_POSTS + BIG_POSTS + FAN_RUNS * len(fan_authors):,} posts",
+               f"{SMALL_POSTS + BIG_POSTS + FAN_RUNS * len(fan_authors):,} posts, "
+               f"{sum(BOOSTS_HELD):,} boosts",
+    )  # fmt: skip
+
+
+async def _boosts(
+    conn: asyncpg.Connection,
+    rng: random.Random,
+    boosters: list[int],
+    authors: list[int],
+    base_url: str,
+    count: int,
+) -> None:
+    """``count`` boosts by ``boosters``, newer than every seeded post (so they fill the top of
+    the timelines that follow them), each of a different post by ``authors``: no boost repeats
+    another, which the boost rule would drop."""
+    if not count:
+        return
+    originals = await conn.fetch(
+        "SELECT id FROM posts WHERE author_id = ANY($1::bigint[]) AND boost_of_id IS NULL",
+        authors,
+    )
+    now = datetime.now(UTC)
+    rows = []
+    for n, original in enumerate(rng.sample([row["id"] for row in originals], count)):
+        boost_id = next_id()
+        uri = f"{base_url}/statuses/{boost_id}/activity"
+        rows.append((boost_id, now, boosters[n % len(boosters)], uri, uri, True, "", "",
+                     "public", original))  # fmt: skip
+    await conn.copy_records_to_table(
+        "posts",
+        records=rows,
+        columns=["id", "created_at", "author_id", "uri", "url", "local", "text", "html",
+                 "visibility", "boost_of_id"],
     )  # fmt: skip
 
 
@@ -198,8 +251,14 @@ async def read_costs(
     return costs
 
 
-def _read_rows(title: str, label: str, costs: dict[int, ReadCost], floor: WrkResult) -> list[Row]:
-    rows = [Row(title, "", "flat as follows grow")]
+def _read_rows(
+    title: str,
+    label: str,
+    costs: dict[int, ReadCost],
+    floor: WrkResult,
+    target: str = "flat as follows grow",
+) -> list[Row]:
+    rows = [Row(title, "", target)]
     for n, cost in costs.items():
         result = (f"p50 {cost.p50_ms:.1f} / p99 {cost.p99_ms:.1f} ms; app {cost.app_ms:.2f} ms; "
                   f"{cost.loaded.rps:,.0f} req/s")  # fmt: skip
@@ -352,9 +411,11 @@ async def curve_rows(
         print(f"bench: curves seeded in {seeded_in:.0f} s")
         configs = {f"s{n}": tokens for n, tokens in curves.small_viewers.items()}
         configs |= {f"b{n}": tokens for n, tokens in curves.big_viewers.items()}
+        configs |= {f"r{n}": tokens for n, tokens in curves.boost_viewers.items()}
         reads = await read_costs(instance, wrk, configs)
         small = {n: reads[f"s{n}"] for n in curves.small_viewers}
         big = {n: reads[f"b{n}"] for n in curves.big_viewers}
+        boosts = {n: reads[f"r{n}"] for n in curves.boost_viewers}
         print(f"bench: curves reads done at {time.perf_counter() - started:.0f} s")
         fan_out = await fan_out_costs(database_url, redis_url, curves)
         print(f"bench: curves fan-out done at {time.perf_counter() - started:.0f} s")
@@ -367,6 +428,13 @@ async def curve_rows(
     rows += _read_rows("curve: home read, following N small authors", "following", small, floor)
     rows += _read_rows(
         f"curve: home read, {BASE_SMALL_FOLLOWS} small + N big authors", "big authors", big, floor
+    )
+    rows += _read_rows(
+        f"curve: home read, {BASE_SMALL_FOLLOWS} small authors + N boosts in the timeline",
+        "boosts",
+        boosts,
+        floor,
+        "(reported: the read takes the whole boosts hash)",
     )
     rows.append(Row("curve: fan-out, every timeline built", "", "linear in followers"))
     for followers, ms in fan_out.items():
