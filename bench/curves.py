@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import asyncpg
 import httpx
@@ -42,6 +43,8 @@ from models.ids import next_id
 from services import timelines
 from services.postcache import load_posts
 from tests.instances import RunningInstance
+
+T = TypeVar("T")
 
 VIEWERS_EACH = 20  # viewers per home-read configuration
 SMALL_FOLLOWS = (10, 100, 1_000)  # small authors followed (pushed on write)
@@ -97,6 +100,19 @@ async def _remote_accounts(conn: asyncpg.Connection, inbox_base: str, count: int
     return ids
 
 
+def _split(items: list[T], sizes: list[int]) -> list[list[T]]:
+    """``items`` cut into consecutive runs of ``sizes``."""
+    runs, at = [], 0
+    for size in sizes:
+        runs.append(items[at : at + size])
+        at += size
+    return runs
+
+
+def _chunks(items: list[T], size: int) -> list[list[T]]:
+    return _split(items, [size] * (len(items) // size))
+
+
 def _each_follows(viewers: list[int], followed: Callable[[], list[int]]) -> set[tuple[int, int]]:
     """(viewer, author) for each viewer and the authors ``followed()`` picks for it."""
     return {(viewer, author) for viewer in viewers for author in followed()}
@@ -106,29 +122,22 @@ async def seed_curves(database_url: str, base_url: str, inbox_base: str) -> Curv
     """COPY the curves' accounts (the 50,000 fan-out followers, the first 1,200 of whom also
     follow each big author), follows, posts and logins; ``inbox_base``: the sink's inbox URL."""
     rng = random.Random(12)
-    viewer_count = VIEWERS_EACH * (len(SMALL_FOLLOWS) + len(BIG_FOLLOWS) + len(BOOSTS_HELD))
+    configurations = [len(SMALL_FOLLOWS), len(BIG_FOLLOWS), len(BOOSTS_HELD)]
+    viewer_count = VIEWERS_EACH * sum(configurations)
     sizes = [max(FAN_FOLLOWERS), SMALL_AUTHORS, BIG_AUTHORS, len(FAN_FOLLOWERS), viewer_count]
     sizes += [len(REMOTE_FOLLOWERS), BOOSTERS_EACH * len(BOOSTS_HELD)]
     conn = await asyncpg.connect(database_url)
     try:
         ids = await _accounts(conn, base_url, sum(sizes), prefix="curve")
-        groups, at = [], 0
-        for size in sizes:
-            groups.append(ids[at : at + size])
-            at += size
-        pool, small, big, fan_authors, viewers, posters, boosters = groups
+        pool, small, big, fan_authors, viewers, posters, boosters = _split(ids, sizes)
         pairs: set[tuple[int, int]] = set()
         for author, followers in zip(fan_authors, FAN_FOLLOWERS, strict=True):
             pairs |= {(follower, author) for follower in pool[:followers]}
         for author in big:
             pairs |= {(follower, author) for follower in pool[:BIG_FOLLOWERS]}
-        chunks = [viewers[i : i + VIEWERS_EACH] for i in range(0, viewer_count, VIEWERS_EACH)]
-        small_chunks = chunks[: len(SMALL_FOLLOWS)]
-        big_chunks = chunks[len(SMALL_FOLLOWS) : len(SMALL_FOLLOWS) + len(BIG_FOLLOWS)]
-        boost_chunks = chunks[len(SMALL_FOLLOWS) + len(BIG_FOLLOWS) :]
-        booster_groups = [
-            boosters[i : i + BOOSTERS_EACH] for i in range(0, len(boosters), BOOSTERS_EACH)
-        ]
+        chunks = _chunks(viewers, VIEWERS_EACH)
+        small_chunks, big_chunks, boost_chunks = _split(chunks, configurations)
+        booster_groups = _chunks(boosters, BOOSTERS_EACH)
         for chunk, follows in zip(small_chunks, SMALL_FOLLOWS, strict=True):
             pairs |= _each_follows(chunk, lambda n=follows: rng.sample(small, n))
         for chunk, follows in zip(big_chunks, BIG_FOLLOWS, strict=True):
@@ -138,10 +147,8 @@ async def seed_curves(database_url: str, base_url: str, inbox_base: str) -> Curv
         for chunk, group in zip(boost_chunks, booster_groups, strict=True):
             pairs |= _each_follows(chunk, lambda g=group: rng.sample(small, BASE_SMALL_FOLLOWS) + g)
         remote = await _remote_accounts(conn, inbox_base, sum(REMOTE_FOLLOWERS))
-        at = 0
-        for author, followers in zip(posters, REMOTE_FOLLOWERS, strict=True):
-            pairs |= {(follower, author) for follower in remote[at : at + followers]}
-            at += followers
+        for author, followers in zip(posters, _split(remote, list(REMOTE_FOLLOWERS)), strict=True):
+            pairs |= {(follower, author) for follower in followers}
         await _follows(conn, pairs)
         await _posts(conn, rng, small, base_url, SMALL_POSTS, prolific=0)
         await _posts(conn, rng, big, base_url, BIG_POSTS, prolific=0)
@@ -155,11 +162,11 @@ async def seed_curves(database_url: str, base_url: str, inbox_base: str) -> Curv
         await conn.close()
     tokens = iter(logins)
     by_chunk = [[next(tokens) for _ in chunk] for chunk in chunks]
+    small_tokens, big_tokens, boost_tokens = _split(by_chunk, configurations)
     return Curves(
-        small_viewers=dict(zip(SMALL_FOLLOWS, by_chunk[: len(SMALL_FOLLOWS)], strict=True)),
-        big_viewers=dict(zip(BIG_FOLLOWS, by_chunk[len(SMALL_FOLLOWS) :][: len(BIG_FOLLOWS)],
-                             strict=True)),
-        boost_viewers=dict(zip(BOOSTS_HELD, by_chunk[-len(BOOSTS_HELD) :], strict=True)),
+        small_viewers=dict(zip(SMALL_FOLLOWS, small_tokens, strict=True)),
+        big_viewers=dict(zip(BIG_FOLLOWS, big_tokens, strict=True)),
+        boost_viewers=dict(zip(BOOSTS_HELD, boost_tokens, strict=True)),
         fan_authors=dict(zip(FAN_FOLLOWERS, fan_authors, strict=True)),
         posting_authors={
             n: (author, next(tokens))
