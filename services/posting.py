@@ -59,21 +59,36 @@ _POST_COLUMNS = (
     "id", "author_id", "uri", "url", "local", "text", "html", "spoiler_text", "sensitive",
     "language", "visibility", "in_reply_to_id", "in_reply_to_account_id", "idempotency_key",
 )  # fmt: skip
-_FOLLOWER_INBOXES = "follower_inboxes"  # the insert's column beside the author's row
+_FOLLOWER_INBOXES = "follower_inboxes"  # the insert's columns beside the author's row
+_TAG_LINKS = "tag_links"
+# The tags a new post's statement could not see (see _INSERT_SQL), linked in its transaction.
+_LINK_TAGS_SQL = """
+INSERT INTO post_tags (posts_id, tag_id) SELECT $1, t.id FROM tags t WHERE t.name = ANY($2::text[])
+ON CONFLICT (posts_id, tag_id) DO NOTHING
+"""
 
-# The rest of a new post's writes in one statement (after its tags' rows exist): the post,
-# its tags and mentions, the author's counters (answering the author's row as it now is,
-# and their remote followers' inboxes, which the Create goes to: one round trip fewer)
-# and the parent's reply count. Foreign keys are checked at the statement's end, so the
-# tags and mentions may name the post inserted beside them.
+# A new post's writes in one statement: its tags' rows (those not there yet), the post, its
+# tags and mentions, the author's counters (answering the author's row as it now is, and
+# their remote followers' inboxes, which the Create goes to: one round trip fewer) and the
+# parent's reply count. Foreign keys are checked at the statement's end, so the links may
+# name the post and tags inserted beside them. A tag another transaction inserted and
+# committed while this statement waited on it is in neither ``new_tags`` nor the statement's
+# snapshot of ``tags``: ``tag_links`` then falls short and ``_insert`` links the rest.
 _INSERT_SQL = f"""
-WITH post AS (
+WITH new_tags AS (
+  INSERT INTO tags (id, name, created_at)
+  SELECT t.id, t.name, $15 FROM unnest($19::bigint[], $16::text[]) AS t(id, name)
+  ON CONFLICT (name) DO NOTHING
+  RETURNING id
+),
+post AS (
   INSERT INTO posts ({", ".join(_POST_COLUMNS)}, created_at)
   VALUES ({", ".join(f"${n}" for n in range(1, len(_POST_COLUMNS) + 2))})
 ),
 tagged AS (
   INSERT INTO post_tags (posts_id, tag_id)
-  SELECT $1, t.id FROM tags t WHERE t.name = ANY($16::text[])
+  SELECT $1, id FROM new_tags UNION SELECT $1, t.id FROM tags t WHERE t.name = ANY($16::text[])
+  RETURNING tag_id
 ),
 mentioned AS (
   INSERT INTO mentions (id, created_at, post_id, account_id)
@@ -85,7 +100,8 @@ parent AS (
 )
 UPDATE accounts SET posts_count = posts_count + 1, last_post_at = $15 WHERE id = $2
 RETURNING {ACCOUNT_COLUMNS},
-  ARRAY({federate.FOLLOWER_INBOXES_SQL.format(followee="$2")}) AS {_FOLLOWER_INBOXES}
+  ARRAY({federate.FOLLOWER_INBOXES_SQL.format(followee="$2")}) AS {_FOLLOWER_INBOXES},
+  (SELECT count(*) FROM tagged) AS {_TAG_LINKS}
 """  # noqa: S608 - constants
 
 
@@ -343,8 +359,6 @@ async def _insert(backends: Backends, draft: _Draft) -> tuple[Snapshot, Snapshot
             await Post.filter(
                 author_id=author_id, idempotency_key=key, created_at__lt=now() - IDEMPOTENCY_WINDOW
             ).update(idempotency_key=None)
-        if draft.tags:
-            await _upsert_tag_rows(draft.tags, connection)
         row = draft.row
         _, rows = await connection.execute_query(
             _INSERT_SQL,
@@ -354,10 +368,13 @@ async def _insert(backends: Backends, draft: _Draft) -> tuple[Snapshot, Snapshot
                 draft.tags,
                 [next_id() for _ in draft.mention_ids],
                 draft.mention_ids,
+                [next_id() for _ in draft.tags],
             ],
         )
         written = dict(rows[0])
         follower_inboxes = written.pop(_FOLLOWER_INBOXES)
+        if written.pop(_TAG_LINKS) < len(draft.tags):
+            await connection.execute_query(_LINK_TAGS_SQL, [draft.id, draft.tags])
         author = snapshot_of(written)
         # The mentioned are addressed by the post whatever its visibility, so all may see it.
         await notify.notify_many(NotificationType.MENTION, draft.mention_ids, author_id, draft.id)
@@ -376,14 +393,11 @@ def _post_snapshot(written: dict[str, Any]) -> dict[str, Any]:
     return snapshot | counts | {"tags": sorted(written["tags"])}  # as the snapshot query sorts
 
 
-async def _upsert_tag_rows(names: list[str], connection: Any = None) -> None:
+async def upsert_tags(names: list[str]) -> list[Tag]:
+    """Get or create tags by name (remote posts; a local post's statement writes its own);
+    ON CONFLICT makes concurrent first uses of a tag safe."""
     moment = now()
-    await (connection or connections.get("default")).execute_query(
+    await connections.get("default").execute_query(
         _TAGS_SQL, [[next_id() for _ in names], names, [moment for _ in names]]
     )
-
-
-async def upsert_tags(names: list[str]) -> list[Tag]:
-    """Get or create tags by name; ON CONFLICT makes concurrent first uses of a tag safe."""
-    await _upsert_tag_rows(names)
     return await Tag.filter(name__in=names)

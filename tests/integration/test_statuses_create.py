@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import orjson
 import pytest
 from quart.typing import TestClientProtocol as Client
@@ -13,6 +14,7 @@ from tortoise.timezone import now
 
 from instance.config import Settings
 from models.accounts import Account, User
+from models.ids import next_id
 from models.notifications import Notification, NotificationType
 from models.posts import Mention, Post, Tag, Visibility
 from models.relationships import Follow, FollowState
@@ -169,6 +171,39 @@ async def test_a_tag_used_again_is_the_same_tag(client, settings):
     await post(client, headers, status="#BIRDS #birds")
 
     assert await Tag.all().values_list("name", flat=True) == ["birds"]
+
+
+async def test_a_tag_another_post_creates_meanwhile_is_linked_too(client, settings, database):
+    """Another transaction writes the tag first and commits while this post waits on its row:
+    the post still carries the tag, in Postgres and on the tag's timeline."""
+    _, headers = await author(settings)
+    other = await asyncpg.connect(database)
+    try:
+        writer = other.transaction()
+        await writer.start()
+        await other.execute(
+            "INSERT INTO tags (id, name, created_at) VALUES ($1, 'swifts', now())", next_id()
+        )
+        posting_one = asyncio.create_task(post(client, headers, status="first #swifts"))
+        for _ in range(200):  # until the post's statement waits on the uncommitted tag
+            waiting = await other.fetchval(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if waiting:
+                break
+            await asyncio.sleep(0.02)
+        assert waiting, "the post never waited on the other transaction's tag"
+        await writer.commit()
+    finally:
+        await other.close()
+    response = await posting_one
+
+    assert response.status_code == 200
+    written = await Post.get(id=int((await response.get_json())["id"]))
+    assert await written.tags.all().values_list("name", flat=True) == ["swifts"]
+    timeline = await client.get("/api/v1/timelines/tag/swifts", headers=headers)
+    assert [status["id"] for status in await timeline.get_json()] == [str(written.id)]
 
 
 @pytest.mark.parametrize(
