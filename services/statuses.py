@@ -48,6 +48,17 @@ class ViewerState:
     muted: frozenset[int] = frozenset()
     blocked: frozenset[int] = frozenset()
 
+    def union(self, other: ViewerState) -> ViewerState:
+        """The same viewer's state over the posts and authors of both."""
+        return ViewerState(
+            viewer_id=self.viewer_id,
+            liked=self.liked | other.liked,
+            boosted=self.boosted | other.boosted,
+            following=self.following | other.following,
+            muted=self.muted | other.muted,
+            blocked=self.blocked | other.blocked,
+        )
+
 
 async def viewer_state(
     viewer_id: int | None, post_ids: Iterable[int], author_ids: Iterable[int] | None

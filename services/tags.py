@@ -24,8 +24,8 @@ from models.ids import id_from_datetime, next_id
 from services.errors import NotFound
 from services.paging import Page
 from services.posting import upsert_tags
-from services.statuses import Hydrated, hydrate
-from services.timelines import BATCH_SLACK, trim
+from services.statuses import Hydrated
+from services.timelines import BATCH_SLACK, hydrate_page
 
 HISTORY_DAYS = 7
 MAX_NAME_LENGTH = 255  # models.posts.Tag.name
@@ -318,7 +318,7 @@ async def read_tag_timeline(
     ids = await tag_timeline_ids(raw_name, page, wanted)
     if not ids:
         return Hydrated(posts=[])
-    return trim(await hydrate(redis, viewer_id, ids, hide_muted=True), page)
+    return await hydrate_page(redis, viewer_id, ids, page, hide_muted=True)
 
 
 # --- search -----------------------------------------------------------------------------

@@ -665,8 +665,54 @@ async def read_home(redis: Redis, settings: Settings, viewer_id: int, page: Page
     # Past what the query covered (boosts dropped by the rule, an id a lagging replica does not
     # have yet, a deleted post): hydrate reads the viewer's state itself.
     viewer = read.viewer if read.covered.issuperset(ids) else None
-    hydrated = await hydrate(redis, viewer_id, ids, hide_muted=True, viewer=viewer)
+    return await hydrate_page(redis, viewer_id, ids, page, hide_muted=True, viewer=viewer)
+
+
+async def hydrate_page(
+    redis: Redis,
+    viewer_id: int | None,
+    ids: Sequence[int],
+    page: Page,
+    *,
+    hide_muted: bool = False,
+    viewer: ViewerState | None = None,
+) -> Hydrated:
+    """The page's ``page.limit`` posts among ``ids`` (newest first) that the viewer may see:
+    the newest, or for min_id the ones just above it. ``ids`` carry slack (BATCH_SLACK) for
+    posts the viewer may not see, but most pages hide none: the posts the page needs are
+    hydrated first, and more of ``ids``, outwards from there, only to fill what was hidden."""
+    # Hydrated in slices nearest the page's end first: the newest, or the oldest for min_id.
+    ordered = list(ids) if not page.ascending else list(reversed(ids))
+    taken = min(page.limit, len(ordered))
+    hydrated = await hydrate(
+        redis, viewer_id, _newest_first(ordered[:taken], page), hide_muted=hide_muted,
+        viewer=viewer,
+    )  # fmt: skip
+    while len(hydrated.posts) < page.limit and taken < len(ordered):
+        size = max(page.limit - len(hydrated.posts), BATCH_SLACK)
+        more = await hydrate(
+            redis, viewer_id, _newest_first(ordered[taken : taken + size], page),
+            hide_muted=hide_muted, viewer=viewer,
+        )  # fmt: skip
+        taken += size
+        hydrated = _joined(hydrated, more, older=not page.ascending)
     return trim(hydrated, page)
+
+
+def _newest_first(ids: list[int], page: Page) -> list[int]:
+    return ids[::-1] if page.ascending else ids
+
+
+def _joined(first: Hydrated, more: Hydrated, *, older: bool) -> Hydrated:
+    """Two hydrated slices of one page as one; ``older``: ``more``'s posts come after."""
+    posts = [*first.posts, *more.posts] if older else [*more.posts, *first.posts]
+    viewer = first.viewer if first.viewer is more.viewer else first.viewer.union(more.viewer)
+    return Hydrated(
+        posts=posts,
+        originals=first.originals | more.originals,
+        accounts=first.accounts | more.accounts,
+        viewer=viewer,
+    )
 
 
 def trim(hydrated: Hydrated, page: Page) -> Hydrated:
@@ -715,8 +761,7 @@ async def read_public(
         no_max=NO_MAX,
     )
     ids = await _read_ids(sql, page.max_id, page.lower, page.limit + BATCH_SLACK)
-    hydrated = await hydrate(redis, viewer_id, sorted(ids, reverse=True), hide_muted=True)
-    return trim(hydrated, page)
+    return await hydrate_page(redis, viewer_id, sorted(ids, reverse=True), page, hide_muted=True)
 
 
 async def read_account(
@@ -743,5 +788,4 @@ async def read_account(
     args = [author_id, page.max_id, page.lower, page.limit + BATCH_SLACK, viewer_id, follows]
     args += [exclude_replies, exclude_boosts, tag]
     ids = await _read_ids(sql, *args)
-    hydrated = await hydrate(redis, viewer_id, sorted(ids, reverse=True))
-    return trim(hydrated, page)
+    return await hydrate_page(redis, viewer_id, sorted(ids, reverse=True), page)

@@ -77,3 +77,38 @@ async def test_bad_paging_parameters_are_422(client, five_posts, query):
     response = await client.get(f"/api/v1/timelines/home?{query}", headers=bearer(token))
     assert response.status_code == 422
     assert "error" in await response.get_json()
+
+
+@pytest.fixture
+async def muted_first(settings, client):
+    """Public posts: bob's 3 oldest, carol's 5, bob's 3 newest; the reader mutes bob. Returns
+    (the reader's headers, carol's ids newest first, the id just below every post)."""
+    reader = await make_user(settings, "reader")
+    bob = await account_of(await make_user(settings, "bob"))
+    carol = await account_of(await make_user(settings, "carol"))
+    posts = [await make_post(bob, f"early {n}") for n in range(3)]
+    posts += [await make_post(carol, f"carol {n}") for n in range(5)]
+    posts += [await make_post(bob, f"late {n}") for n in range(3)]
+    headers = bearer(await token_for(reader, "read write follow"))
+    response = await client.post(f"/api/v1/accounts/{bob.id}/mute", headers=headers)
+    assert response.status_code == 200
+    carols = [str(post.id) for post in reversed(posts) if post.author_id == carol.id]
+    return headers, carols, posts[0].id - 1
+
+
+async def _public_ids(client, headers, query):
+    response = await client.get(f"/api/v1/timelines/public?{query}", headers=headers)
+    assert response.status_code == 200
+    return [status["id"] for status in await response.get_json()]
+
+
+async def test_a_page_whose_newest_posts_are_hidden_is_filled_from_older_ones(client, muted_first):
+    headers, carols, _ = muted_first
+    assert await _public_ids(client, headers, "limit=3") == carols[:3]
+
+
+async def test_a_min_id_page_whose_oldest_posts_are_hidden_is_filled_from_newer_ones(
+    client, muted_first
+):
+    headers, carols, below_all = muted_first
+    assert await _public_ids(client, headers, f"min_id={below_all}&limit=3") == carols[2:]
