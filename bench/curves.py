@@ -37,7 +37,7 @@ from tortoise import Tortoise
 from bench.federation import start_sink
 from bench.seed import _accounts, _follows, _logins, _posts
 from bench.wrk import Row, WrkResult, home_wrk, percentiles
-from instance.config import load_settings
+from instance.config import TimelineSettings, load_settings
 from models import tortoise_config
 from models.ids import next_id
 from services import timelines
@@ -150,6 +150,9 @@ async def seed_curves(database_url: str, base_url: str, inbox_base: str) -> Curv
         for author, followers in zip(posters, _split(remote, list(REMOTE_FOLLOWERS)), strict=True):
             pairs |= {(follower, author) for follower in followers}
         await _follows(conn, pairs)
+        # Written around the fan-out, which would have marked them: the big authors.
+        big_limit = TimelineSettings().fanout_max_followers
+        await conn.execute(timelines.RECOUNT_BIG_AUTHORS_SQL, big_limit)
         await _posts(conn, rng, small, base_url, SMALL_POSTS, prolific=0)
         await _posts(conn, rng, big, base_url, BIG_POSTS, prolific=0)
         for author in fan_authors:
@@ -157,7 +160,9 @@ async def seed_curves(database_url: str, base_url: str, inbox_base: str) -> Curv
         for group, count in zip(booster_groups, BOOSTS_HELD, strict=True):
             await _boosts(conn, rng, group, small, base_url, count)
         logins = await _logins(conn, ids, viewers + posters, prefix="curve", app="bench-curves")
-        await conn.execute("ANALYZE accounts, follows, posts, users, oauth_access_tokens")
+        await conn.execute(
+            "ANALYZE accounts, follows, big_authors, posts, users, oauth_access_tokens"
+        )
     finally:
         await conn.close()
     tokens = iter(logins)
@@ -304,7 +309,7 @@ async def fan_out_costs(database_url: str, redis_url: str, curves: Curves) -> di
             for followers, author in curves.fan_authors.items():
                 # Above the default limit: not a backfill of an author back under it (that is
                 # another job, timelines.BACKFILL), only this post's push.
-                await redis.srem(timelines.BIG_AUTHORS_KEY, author)
+                await timelines.mark_big(author, False)
                 started = time.perf_counter()
                 pushed = await timelines.fan_out(redis, push_all, posts[followers][run])
                 times[followers].append((time.perf_counter() - started) * 1e3)
@@ -406,15 +411,7 @@ async def curve_rows(
     try:
         started = time.perf_counter()
         curves = await seed_curves(database_url, instance.base_url, f"{sink_url}/inbox")
-        redis = Redis.from_url(redis_url)
-        try:
-            # New big authors: the cached set is recomputed from Postgres on the next read.
-            await redis.delete(timelines.BIG_AUTHORS_KEY)
-        finally:
-            await redis.aclose()
         seeded_in = time.perf_counter() - started
-        async with httpx.AsyncClient(base_url=instance.base_url, timeout=30) as client:
-            await _read(client, curves.posting_authors[0][1])  # the recompute, outside the curves
         print(f"bench: curves seeded in {seeded_in:.0f} s")
         configs = {f"s{n}": tokens for n, tokens in curves.small_viewers.items()}
         configs |= {f"b{n}": tokens for n, tokens in curves.big_viewers.items()}

@@ -121,7 +121,7 @@ async def fan_out_times(
             # An author under the limit all along: one who has just dropped back under it
             # (big with the default limit, not with the raised one) also has their latest
             # posts pushed back in, which is another job (timelines.BACKFILL).
-            await redis.srem(timelines.BIG_AUTHORS_KEY, author)
+            await timelines.mark_big(author, False)
             started = time.perf_counter()
             count = await timelines.fan_out(redis, job_settings, post)
             results.append(((time.perf_counter() - started) * 1e3, count))

@@ -17,8 +17,9 @@ import asyncpg
 
 from activitypub.keys import generate_key_pair
 from bench import corpus
+from instance.config import TimelineSettings
 from models.ids import id_from_datetime, next_id
-from services import tokens
+from services import timelines, tokens
 
 ACCOUNTS = 10_000
 FOLLOWS_EACH = 40
@@ -213,6 +214,9 @@ async def seed(database_url: str, base_url: str, rng_seed: int = 7) -> Seeded:
     try:
         ids = await _accounts(conn, base_url)
         await _follows(conn, _follow_graph(rng, ids))
+        # Written around the fan-out, which would have marked them: the big accounts.
+        big_limit = TimelineSettings().fanout_max_followers
+        await conn.execute(timelines.RECOUNT_BIG_AUTHORS_SQL, big_limit)
         await _posts(conn, rng, ids, base_url)
         fan_1k = ids[1 + BIG_ACCOUNTS]
         # fan_1k's followers are the last STREAMERS accounts (_follow_graph): the viewers too.

@@ -5,10 +5,11 @@ part: scores are doubles and cannot hold 64 bits), capped at ``CAP`` entries, pl
 member "0" (score 0) that says "this timeline is built" even when it is empty. Posts from
 authors with at most ``timeline.fanout_max_followers`` local followers are pushed on write, by a
 Lua script, into the timelines that exist; bigger authors' posts are merged in from Postgres at
-read time. Public posts also reach the followers of their hashtags, whatever the author's size.
-A missing timeline (never read, expired, Redis flushed) is rebuilt from Postgres by the same
-rules (``services.feed_rules``: replies, hashtags, repeated boosts), so the push path, the merge
-path and the rebuild agree.
+read time (its ``big_authors`` table names them: a read joins it with its viewer's follows).
+Public posts also reach the followers of their hashtags, whatever the author's size. A missing
+timeline (never read, expired, Redis flushed) is rebuilt from Postgres by the same rules
+(``services.feed_rules``: replies, hashtags, repeated boosts), so the push path, the merge path
+and the rebuild agree.
 
 Beside each timeline, a Redis hash (``BOOSTS_KEY``) links its boosts to the boosted posts, for
 the boost rule on write: ``b:<boost>`` -> the boosted post, ``o:<post>`` -> its newest boost in
@@ -41,7 +42,6 @@ from services.statuses import VIEWER_COLUMNS, Hydrated, ViewerState, hydrate, st
 # timeline cached under the untagged names before is ever read.
 HOME_KEY = "tl:home:{{{}}}"
 BOOSTS_KEY = "tl:home-boosts:{{{}}}"
-BIG_AUTHORS_KEY = "tl:big-authors"
 SENTINEL = "0"
 CAP = 800
 # A timeline nobody reads expires (each read renews it), as Mastodon drops the feeds of
@@ -218,16 +218,24 @@ _FOLLOWED_TAGS = """
   ) y
   WHERE tf.account_id = $1
 """
-# ... for the viewer and the followed authors not in $2 (the big ones: merged at read time),
+# ... for the viewer and the followed authors that are not big (those are merged at read time),
 _PUSHED_AUTHORS = (
     "SELECT $1::bigint, true UNION ALL "
-    "SELECT followee_id, show_reblogs FROM follows WHERE follower_id = $1 "
-    "AND state = 'accepted' AND NOT (followee_id = ANY($2::bigint[]))"
+    "SELECT f.followee_id, f.show_reblogs FROM follows f WHERE f.follower_id = $1 "
+    "AND f.state = 'accepted' "
+    "AND NOT EXISTS (SELECT 1 FROM big_authors b WHERE b.account_id = f.followee_id)"
 )
-# ... or for the followed authors among those in $2.
+# ... or for the followed authors among those in $2,
 _FOLLOWED_AUTHORS_IN = (
     "SELECT followee_id, show_reblogs FROM follows WHERE follower_id = $1 "
     "AND state = 'accepted' AND followee_id = ANY($2::bigint[])"
+)
+# ... or for the followed big authors: what a read merges. The viewer's follows joined with
+# big_authors, so a read costs what its viewer follows, not how many big authors there are.
+_FOLLOWED_BIG_AUTHORS = (
+    "SELECT f.followee_id, f.show_reblogs FROM follows f "
+    "JOIN big_authors b ON b.account_id = f.followee_id "
+    "WHERE f.follower_id = $1 AND f.state = 'accepted'"
 )
 
 WINDOW = ("$3", "$4", "$5")  # the window's parameters in the queries above
@@ -237,11 +245,21 @@ WINDOW = ("$3", "$4", "$5")  # the window's parameters in the queries above
 # home read's query: 0.70 -> 0.44 ms in Postgres, most of the old time was re-planning).
 NO_MAX = 2**63 - 1
 
-_BIG_AUTHORS_SQL = """
-SELECT f.followee_id FROM follows f JOIN accounts a ON a.id = f.follower_id
-WHERE f.state = 'accepted' AND a.domain IS NULL
-GROUP BY f.followee_id HAVING count(*) > $1
+# Every author above a limit of local followers, recounted: for data written around the
+# fan-out (bulk loads, tests that change the limit). Fan-out keeps the table by itself.
+RECOUNT_BIG_AUTHORS_SQL = """
+WITH big AS (
+  SELECT f.followee_id AS account_id FROM follows f JOIN accounts a ON a.id = f.follower_id
+  WHERE f.state = 'accepted' AND a.domain IS NULL
+  GROUP BY f.followee_id HAVING count(*) > $1
+), gone AS (
+  DELETE FROM big_authors WHERE account_id NOT IN (SELECT account_id FROM big)
+)
+INSERT INTO big_authors (account_id) SELECT account_id FROM big ON CONFLICT DO NOTHING
 """
+_IS_BIG_SQL = "SELECT EXISTS (SELECT 1 FROM big_authors WHERE account_id = $1)"
+_MARK_BIG_SQL = "INSERT INTO big_authors (account_id) VALUES ($1) ON CONFLICT DO NOTHING"
+_MARK_SMALL_SQL = "DELETE FROM big_authors WHERE account_id = $1"
 
 
 def home_key(account_id: int) -> str:
@@ -306,7 +324,7 @@ async def fan_out(redis: Redis, settings: Settings, post: Snapshot) -> int:
     followers, tag_followers = await _audience(author_id, [post], tags)
     # Size counts every local follower, whoever gets this post (not only those who want boosts).
     big = len(followers) > settings.timeline.fanout_max_followers
-    was_big = await _mark_big(redis, settings, author_id, big)
+    was_big = await mark_big(author_id, big)
     readers = [f.account_id for f in followers if feed_rules.reaches_follower(post, f)]
     recipients = [author_id, *tag_followers, *([] if big else readers)]
     pushed = await push(redis, recipients, [(post_id, post["boost_of_id"])], author_id=author_id)
@@ -410,25 +428,23 @@ async def merge_author(redis: Redis, viewer_id: int, author_id: int, limit: int 
     await push(redis, [viewer_id], _entries(recent))
 
 
-async def _mark_big(redis: Redis, settings: Settings, author_id: int, big: bool) -> bool:
-    """Record whether the author is above the fan-out limit; answers whether they were."""
-    # The set must exist (rebuilt from Postgres if Redis lost it) before one member changes;
-    # EXISTS rather than reading every member on each fan-out.
-    if not await redis.exists(BIG_AUTHORS_KEY):
-        await _big_authors(redis, settings)
-    if big:
-        return not await redis.sadd(BIG_AUTHORS_KEY, author_id)
-    return bool(await redis.srem(BIG_AUTHORS_KEY, author_id))
+async def mark_big(author_id: int, big: bool) -> bool:
+    """Record whether the author is above the fan-out limit; answers whether they were. Read
+    first: the answer changes rarely, and a fan-out then writes nothing."""
+    was_big = await is_big(author_id)
+    if was_big != big:
+        await _rows(_MARK_BIG_SQL if big else _MARK_SMALL_SQL, author_id)
+    return was_big
 
 
-async def _big_authors(redis: Redis, settings: Settings) -> set[int]:
-    """Authors above the fan-out limit: cached in Redis, recomputed from Postgres if lost."""
-    members = await redis.smembers(BIG_AUTHORS_KEY)
-    if not members:
-        big = await _query(_BIG_AUTHORS_SQL, settings.timeline.fanout_max_followers)
-        await redis.sadd(BIG_AUTHORS_KEY, SENTINEL, *big)
-        return set(big)
-    return {int(m) for m in members} - {0}
+async def is_big(author_id: int) -> bool:
+    """Whether the author's posts are merged on read (above the fan-out limit)."""
+    [big] = await _query(_IS_BIG_SQL, author_id)
+    return bool(big)
+
+
+async def recount_big_authors(settings: Settings) -> None:
+    await _rows(RECOUNT_BIG_AUTHORS_SQL, settings.timeline.fanout_max_followers)
 
 
 # --- read side --------------------------------------------------------------------------
@@ -436,10 +452,9 @@ async def _big_authors(redis: Redis, settings: Settings) -> set[int]:
 
 async def rebuild(redis: Redis, settings: Settings, viewer_id: int) -> None:
     """Fill a missing timeline (and its boosts hash) from Postgres, by the push path's rules."""
-    big = await _big_authors(redis, settings)
-    sql = _home_sql(_PUSHED_AUTHORS, "DESC", tagged=True)
+    sql = _home_sql(_PUSHED_AUTHORS, "DESC", tagged=True, window=("$2", "$3", "$4"))
     # REBLOG_FALLOFF more than fit, so the oldest kept entries' boosts are judged as on write.
-    rows = await _rows(sql, viewer_id, list(big), None, None, CAP + REBLOG_FALLOFF)
+    rows = await _rows(sql, viewer_id, None, None, CAP + REBLOG_FALLOFF)
     own = {row[0] for row in rows if row[2] == viewer_id}
     kept = feed_rules.without_repeated_boosts(_entries(rows), own)[-CAP:]
     key, boosts = home_key(viewer_id), boosts_key(viewer_id)
@@ -488,24 +503,22 @@ class _Pushed:
     # leaves out the viewer's own boosts: taken for originals, which the boost rule keeps and
     # judges nothing against, exactly as it treats one's own boosts).
     boosts: dict[int, int]
-    big: set[int]  # the authors above the fan-out limit
 
 
 async def _read_pushed(
     redis: Redis, settings: Settings, viewer_id: int, windows: list[tuple[Page, int]]
 ) -> _Pushed:
-    """The pushed entries in the windows (rebuilding a missing timeline), and the big authors."""
+    """The pushed entries in the windows (rebuilding a missing timeline)."""
     key, boosts = home_key(viewer_id), boosts_key(viewer_id)
-    # One round trip for the common case: the timeline exists and the big set is cached.
-    # Renewing its lease answers whether it exists (EXPIRE is 0 on a missing key).
+    # One round trip for the common case, the timeline exists: renewing its lease answers
+    # whether it does (EXPIRE is 0 on a missing key).
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.smembers(BIG_AUTHORS_KEY)
         for window, count in windows:
             _queue_range(pipe, key, window, count)
         pipe.hgetall(boosts)
         pipe.expire(key, IDLE_SECONDS)
         pipe.expire(boosts, IDLE_SECONDS)
-        big_members, *raws, links, exists, _ = await pipe.execute()
+        *raws, links, exists, _ = await pipe.execute()
     if not exists:
         await rebuild(redis, settings, viewer_id)
         async with redis.pipeline(transaction=False) as pipe:
@@ -518,10 +531,7 @@ async def _read_pushed(
         for (window, count), raw in zip(windows, raws, strict=True)
         for i in _cut(raw, window, count)
     ]
-    big = {int(m) for m in big_members} - {0} if big_members else None
-    if big is None:  # the cached set is gone (Redis flushed): recompute it
-        big = await _big_authors(redis, settings)
-    return _Pushed(pushed, _boosts_among(pushed, links), big)
+    return _Pushed(pushed, _boosts_among(pushed, links))
 
 
 def _boosts_among(ids: list[int], links: dict[bytes, bytes]) -> dict[int, int]:
@@ -534,9 +544,9 @@ def _boosts_among(ids: list[int], links: dict[bytes, bytes]) -> dict[int, int]:
 # A page's read in one round trip (after the Redis one): the followed big authors' posts in
 # each window ({merged}: one rules query per window, UNION ALL) and the boosts among them, what
 # the boost rule reads of them (the pushed entries' boosts come from the timeline's boosts
-# hash); and the viewer's state over the first {count} candidates in the page ($4, $5: its
+# hash); and the viewer's state over the first {count} candidates in the page ($3, $4: its
 # bounds), the posts they boost and their authors. Of the pushed entries, only those that can
-# be in the page are read ($3: the first {count} in it), an index probe and a heap page each.
+# be in the page are read ($2: the first {count} in it), an index probe and a heap page each.
 # The boost rule may drop some candidates, so a page can reach past them: ``read_home`` then
 # reads the rest's state on its own (services.statuses).
 _HOME_READ_SQL = """
@@ -544,11 +554,11 @@ WITH merged AS ({merged}),
 candidates AS (
   SELECT id, boost_of_id, author_id FROM merged
   UNION SELECT p.id, p.boost_of_id, p.author_id FROM posts p
-  WHERE p.id = ANY($3::bigint[]) AND p.deleted_at IS NULL
+  WHERE p.id = ANY($2::bigint[]) AND p.deleted_at IS NULL
 ),
 page AS (
   SELECT id, boost_of_id, author_id FROM candidates
-  WHERE id < COALESCE($4::bigint, {no_max}) AND id > COALESCE($5::bigint, 0)
+  WHERE id < COALESCE($3::bigint, {no_max}) AND id > COALESCE($4::bigint, 0)
   ORDER BY id {order} LIMIT {count}
 ),
 seen AS (SELECT id FROM page UNION SELECT boost_of_id FROM page WHERE boost_of_id IS NOT NULL)
@@ -567,8 +577,8 @@ _SEEN_AUTHORS = """followee_id IN (
 def _home_read_sql(orders: tuple[str, ...], count: int) -> str:
     """The query for windows read in ``orders`` (one or two: see ``_windows``), built once."""
     merged = " UNION ALL ".join(
-        "(" + _home_sql(_FOLLOWED_AUTHORS_IN, order,
-                        window=(f"${4 + 3 * n}", f"${5 + 3 * n}", f"${6 + 3 * n}")) + ")"
+        "(" + _home_sql(_FOLLOWED_BIG_AUTHORS, order,
+                        window=(f"${3 + 3 * n}", f"${4 + 3 * n}", f"${5 + 3 * n}")) + ")"
         for n, order in enumerate(orders)
     )  # fmt: skip
     viewer = VIEWER_COLUMNS.format(posts="IN (SELECT id FROM seen)", authors=_SEEN_AUTHORS)
@@ -593,7 +603,7 @@ async def _merge_and_state(
     viewer_id: int, pushed: _Pushed, windows: list[tuple[Page, int]], page: Page, count: int
 ) -> _HomeRead:
     in_page = select_page(sorted(pushed.ids, reverse=True), _first(page, count))
-    args: list[object] = [viewer_id, list(pushed.big), in_page]
+    args: list[object] = [viewer_id, in_page]
     for window, limit in windows:
         lower = _merge_floor(window, limit, pushed.ids) if len(windows) == 1 else window.lower
         args += [window.max_id, lower, limit]
