@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from tortoise import connections
 
 from models.federation import Domain
-from services import domains, timelines
+from services import domains, timelines, viewer_cache
 from services.postcache import forget_accounts
 
 _MARK_SQL = """
@@ -131,3 +131,4 @@ async def after_commit(redis: Redis, domain: str, severed: Severed) -> None:
         await forget_accounts(redis, ids[start : start + FORGET_BATCH])
     for follower_id, followee_id in severed.follows:
         await timelines.remove_author(redis, follower_id, followee_id)
+    await viewer_cache.changed(redis, (follower for follower, _ in severed.follows))

@@ -19,7 +19,7 @@ from models.accounts import Account
 from models.ids import next_id
 from models.notifications import NotificationType
 from models.relationships import Block, Follow, FollowState
-from services import activities, notify, streams, timelines
+from services import activities, notify, timelines, viewer_cache
 from services.postcache import forget_accounts
 
 
@@ -122,14 +122,14 @@ async def after_accepted(redis: Redis, follower_id: int, followee_id: int) -> No
     """After an accepted follow commits: fresh counts, and the author's posts in the feed."""
     await forget_accounts(redis, [follower_id, followee_id])
     await timelines.merge_author(redis, follower_id, followee_id)
-    await streams.relations_changed(redis, follower_id)
+    await viewer_cache.relations_changed(redis, follower_id)
 
 
 async def after_removed(redis: Redis, follower_id: int, followee_id: int) -> None:
     """After a follow went away: fresh counts, and the author's posts out of the feed."""
     await forget_accounts(redis, [follower_id, followee_id])
     await timelines.remove_author(redis, follower_id, followee_id)
-    await streams.relations_changed(redis, follower_id)
+    await viewer_cache.relations_changed(redis, follower_id)
 
 
 def answer(kind: str, follow_uri: str | None, me: Account, follower: Account) -> dict[str, Any]:

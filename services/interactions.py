@@ -20,7 +20,7 @@ from models.ids import next_id
 from models.notifications import NotificationType
 from models.posts import Post, Visibility
 from models.relationships import Follow, FollowState, Like
-from services import activities, federate, jobs, post_delivery, streams, timelines
+from services import activities, federate, jobs, post_delivery, streams, timelines, viewer_cache
 from services.backends import Backends
 from services.errors import Forbidden, NotFound, ValidationFailed
 from services.notify import notify, withdraw
@@ -91,8 +91,14 @@ async def add_like(
             return False
         raise NotFound("Record not found") from None
     await forget_posts(backends.redis, [target])
+    await viewer_cache.changed(backends.redis, _local(liker))
     await federate.send(backends.queue, deliveries)
     return True
+
+
+def _local(account: Account) -> list[int]:
+    """The account, if it is ours: only local accounts read timelines (services/viewer_cache)."""
+    return [account.id] if account.is_local else []
 
 
 async def _tell_author(
@@ -138,6 +144,7 @@ async def remove_like(backends: Backends, liker: Account, original: Snapshot) ->
             deliveries = await _tell_author(liker, original, like_id, undo=True)
     if deleted:
         await forget_posts(backends.redis, [target])
+        await viewer_cache.changed(backends.redis, _local(liker))
         await federate.send(backends.queue, deliveries)
     return bool(deleted)
 
@@ -231,6 +238,7 @@ async def add_boost(
         raise NotFound("Record not found") from None
     await forget_posts(backends.redis, [original["id"]])
     await forget_accounts(backends.redis, [booster.id])
+    await viewer_cache.changed(backends.redis, _local(booster))
     await jobs.enqueue(backends.queue, jobs.Job("fanout", (boost_id,)))
     await federate.send(backends.queue, deliveries)
     return boost_id
@@ -281,6 +289,7 @@ async def remove_boost(backends: Backends, booster: Account, original: Snapshot)
         return False
     await forget_posts(backends.redis, [original_id, row.id])
     await forget_accounts(backends.redis, [booster.id])
+    await viewer_cache.changed(backends.redis, _local(booster))
     followers = await Follow.filter(
         followee_id=booster.id, state=FollowState.ACCEPTED, follower__domain__isnull=True
     ).values_list("follower_id", flat=True)

@@ -23,7 +23,7 @@ from tortoise.transactions import in_transaction
 from models.accounts import Account
 from models.ids import next_id
 from models.relationships import Block, Follow, FollowState
-from services import activities, federate, follows, streams, timelines
+from services import activities, federate, follows, timelines, viewer_cache
 from services.accounts import get_account
 from services.backends import Backends
 from services.errors import Forbidden, NotFound
@@ -245,7 +245,7 @@ async def block(backends: Backends, me_id: int, target_id: int) -> Relationship:
         await forget_accounts(backends.redis, [me.id, target.id])
     await timelines.remove_author(backends.redis, me.id, target.id)
     await timelines.remove_author(backends.redis, target.id, me.id)
-    await streams.relations_changed(backends.redis, me.id, target.id)
+    await viewer_cache.relations_changed(backends.redis, me.id, target.id)
     return await relationship(me.id, target.id)
 
 
@@ -282,7 +282,7 @@ async def unblock(backends: Backends, me_id: int, target_id: int) -> Relationshi
                 me, target, activities.undo_activity(me, block_doc)
             )
     await federate.send(backends.queue, deliveries)
-    await streams.relations_changed(backends.redis, me.id, target.id)
+    await viewer_cache.relations_changed(backends.redis, me.id, target.id)
     return await relationship(me.id, target.id)
 
 
@@ -301,7 +301,7 @@ async def mute(
         [next_id(), me, target.id, notifications, expires_at],
     )
     await timelines.remove_author(redis, me, target.id)
-    await streams.relations_changed(redis, me)
+    await viewer_cache.relations_changed(redis, me)
     return await relationship(me, target.id)
 
 
@@ -310,5 +310,5 @@ async def unmute(redis: Redis, me: int, target_id: int) -> Relationship:
     await connections.get("default").execute_query(
         "DELETE FROM mutes WHERE account_id = $1 AND target_id = $2", [me, target.id]
     )
-    await streams.relations_changed(redis, me)
+    await viewer_cache.relations_changed(redis, me)
     return await relationship(me, target.id)

@@ -7,7 +7,7 @@ followers (and the mentioned), direct posts for the author and the mentioned.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +58,10 @@ class ViewerState:
             muted=self.muted | other.muted,
             blocked=self.blocked | other.blocked,
         )
+
+
+# A viewer's state over some posts and their authors: ``viewer_state``, or a cache of it.
+StateReader = Callable[[int | None, Iterable[int], Iterable[int]], Awaitable[ViewerState]]
 
 
 async def viewer_state(
@@ -153,13 +157,15 @@ async def hydrate(
     *,
     hide_muted: bool = False,
     viewer: ViewerState | None = None,
+    state_of: StateReader | None = None,
 ) -> Hydrated:
     """Snapshots for ``ids`` that exist and that the viewer may see, in the same order;
-    ``viewer``: the viewer's state over them, when the caller read it already."""
+    ``viewer``: the viewer's state over them, when the caller read it already; ``state_of``:
+    where to read it otherwise (``viewer_state``, Postgres, unless told)."""
     loaded = await load(redis, ids)
     if viewer is None:
         every = [*loaded.posts, *loaded.originals.values()]
-        viewer = await viewer_state(
+        viewer = await (state_of or viewer_state)(
             viewer_id, [p["id"] for p in every], {p["author_id"] for p in every}
         )
     loaded.posts = [p for p in loaded.posts if is_visible(p, loaded, viewer, hide_muted=hide_muted)]

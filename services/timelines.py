@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from itertools import chain
 from typing import Any
 
@@ -31,7 +31,7 @@ from tortoise import connections
 
 from instance.config import Settings
 from models.ids import id_millis
-from services import feed_rules, reads, rediscluster, streams
+from services import feed_rules, reads, rediscluster, streams, viewer_cache
 from services.feed_rules import REBLOG_FALLOFF, Entry, Follower
 from services.paging import Page, select_page
 from services.postcache import Snapshot
@@ -257,6 +257,11 @@ WITH big AS (
 )
 INSERT INTO big_authors (account_id) SELECT account_id FROM big ON CONFLICT DO NOTHING
 """
+_BIG_AUTHORS_SQL = "SELECT account_id FROM big_authors"
+_LOCAL_FOLLOWERS_SQL = (
+    "SELECT DISTINCT f.follower_id FROM follows f JOIN accounts a ON a.id = f.follower_id "
+    "WHERE f.followee_id = ANY($1::bigint[]) AND f.state = 'accepted' AND a.domain IS NULL"
+)
 _IS_BIG_SQL = "SELECT EXISTS (SELECT 1 FROM big_authors WHERE account_id = $1)"
 _MARK_BIG_SQL = "INSERT INTO big_authors (account_id) VALUES ($1) ON CONFLICT DO NOTHING"
 _MARK_SMALL_SQL = "DELETE FROM big_authors WHERE account_id = $1"
@@ -325,6 +330,8 @@ async def fan_out(redis: Redis, settings: Settings, post: Snapshot) -> int:
     # Size counts every local follower, whoever gets this post (not only those who want boosts).
     big = len(followers) > settings.timeline.fanout_max_followers
     was_big = await mark_big(author_id, big)
+    if was_big != big:  # its followers' reads merge it now, or stop merging it
+        await viewer_cache.changed(redis, [f.account_id for f in followers])
     readers = [f.account_id for f in followers if feed_rules.reaches_follower(post, f)]
     recipients = [author_id, *tag_followers, *([] if big else readers)]
     pushed = await push(redis, recipients, [(post_id, post["boost_of_id"])], author_id=author_id)
@@ -443,8 +450,14 @@ async def is_big(author_id: int) -> bool:
     return bool(big)
 
 
-async def recount_big_authors(settings: Settings) -> None:
+async def recount_big_authors(redis: Redis, settings: Settings) -> None:
+    """Recount the big authors; the local followers of those that changed side forget their
+    cached state (services/viewer_cache names the followed big authors)."""
+    before = set(await _query(_BIG_AUTHORS_SQL))
     await _rows(RECOUNT_BIG_AUTHORS_SQL, settings.timeline.fanout_max_followers)
+    flipped = list(before.symmetric_difference(await _query(_BIG_AUTHORS_SQL)))
+    if flipped:
+        await viewer_cache.changed(redis, await _query(_LOCAL_FOLLOWERS_SQL, flipped))
 
 
 # --- read side --------------------------------------------------------------------------
@@ -503,6 +516,7 @@ class _Pushed:
     # leaves out the viewer's own boosts: taken for originals, which the boost rule keeps and
     # judges nothing against, exactly as it treats one's own boosts).
     boosts: dict[int, int]
+    viewer: viewer_cache.Head  # what the viewer's cached state says of its followed big authors
 
 
 async def _read_pushed(
@@ -518,7 +532,8 @@ async def _read_pushed(
         pipe.hgetall(boosts)
         pipe.expire(key, IDLE_SECONDS)
         pipe.expire(boosts, IDLE_SECONDS)
-        *raws, links, exists, _ = await pipe.execute()
+        viewer_cache.queue_head(pipe, viewer_id)
+        *raws, links, exists, _, head, version = await pipe.execute()
     if not exists:
         await rebuild(redis, settings, viewer_id)
         async with redis.pipeline(transaction=False) as pipe:
@@ -531,7 +546,7 @@ async def _read_pushed(
         for (window, count), raw in zip(windows, raws, strict=True)
         for i in _cut(raw, window, count)
     ]
-    return _Pushed(pushed, _boosts_among(pushed, links))
+    return _Pushed(pushed, _boosts_among(pushed, links), viewer_cache.head_from(head, version))
 
 
 def _boosts_among(ids: list[int], links: dict[bytes, bytes]) -> dict[int, int]:
@@ -660,12 +675,22 @@ def _first(page: Page, count: int) -> Page:
 async def read_home(redis: Redis, settings: Settings, viewer_id: int, page: Page) -> Hydrated:
     """A page of the home timeline, hydrated, without muted or blocked accounts' posts.
 
-    Round trips: the timeline's range (Redis), the big authors' posts with the viewer's state
-    (Postgres), then the snapshots of the page's posts and accounts (Redis).
+    Round trips: the timeline's range with the viewer's followed big authors (Redis), the big
+    authors' posts with the viewer's state (Postgres; none when it follows no big author), the
+    snapshots of the page's posts and accounts (Redis), and without big authors, the viewer's
+    state over them (Redis).
     """
     count = page.limit + BATCH_SLACK
     windows = _windows(page, count)
     pushed = await _read_pushed(redis, settings, viewer_id, windows)
+    big = pushed.viewer.big
+    if big is None:
+        big = (await viewer_cache.fill(redis, viewer_id, pushed.viewer.version)).big
+    if not big:
+        # Nothing to merge: the page is the timeline's, and the viewer's state comes from its
+        # cache (services/viewer_cache), so the read asks Postgres nothing.
+        ids = select_page(sorted(pushed.ids, reverse=True), _first(page, count))
+        return await hydrate_page(redis, viewer_id, ids, page, hide_muted=True)
     read = await _merge_and_state(viewer_id, pushed, windows, page, count)
     ids = sorted(set(pushed.ids) | set(read.merged), reverse=True)
     if read.merged:
@@ -694,15 +719,16 @@ async def hydrate_page(
     # Hydrated in slices nearest the page's end first: the newest, or the oldest for min_id.
     ordered = list(ids) if not page.ascending else list(reversed(ids))
     taken = min(page.limit, len(ordered))
+    state_of = partial(viewer_cache.state, redis)  # timelines' viewers are local accounts
     hydrated = await hydrate(
         redis, viewer_id, _newest_first(ordered[:taken], page), hide_muted=hide_muted,
-        viewer=viewer,
+        viewer=viewer, state_of=state_of,
     )  # fmt: skip
     while len(hydrated.posts) < page.limit and taken < len(ordered):
         size = max(page.limit - len(hydrated.posts), BATCH_SLACK)
         more = await hydrate(
             redis, viewer_id, _newest_first(ordered[taken : taken + size], page),
-            hide_muted=hide_muted, viewer=viewer,
+            hide_muted=hide_muted, viewer=viewer, state_of=state_of,
         )  # fmt: skip
         taken += size
         hydrated = _joined(hydrated, more, older=not page.ascending)

@@ -8,7 +8,7 @@ from tortoise.transactions import in_transaction
 
 from models.ids import next_id
 from models.relationships import Block, FollowState
-from services import follows, timelines
+from services import follows, timelines, viewer_cache
 from services.deletion import is_tombstoned
 from services.inbound import DONE, IGNORED, Inbound
 from services.inbound.lookup import local_account
@@ -35,18 +35,23 @@ async def handle(inbound: Inbound) -> str:
     if any(r is not None and r.state is FollowState.ACCEPTED for r in removed):
         await forget_accounts(redis, [blocker.id, target.id])
     await timelines.remove_author(redis, target.id, blocker.id)
+    await viewer_cache.relations_changed(redis, target.id)
     return DONE
 
 
 async def undo(inbound: Inbound, block_uri: str | None) -> str:
     """Undo(Block): by the Block's id, else the actor's block of the account it names."""
     rows = Block.filter(account_id=inbound.actor.id)
+    redis = inbound.backends.redis
     if block_uri:
-        deleted = await rows.filter(uri=block_uri).delete()
-        if deleted:
+        by_uri = rows.filter(uri=block_uri)
+        targets = await by_uri.values_list("target_id", flat=True)
+        if targets and await by_uri.delete():
+            await viewer_cache.relations_changed(redis, *targets)  # type: ignore[arg-type]
             return DONE
     target = await local_account(inbound.backends, _object_of(inbound))
     if target is not None and await rows.filter(target_id=target.id).delete():
+        await viewer_cache.relations_changed(redis, target.id)
         return DONE
     return IGNORED
 

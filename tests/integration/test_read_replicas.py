@@ -23,12 +23,12 @@ from tortoise.contrib.test import truncate_all_models
 from instance import lifecycle
 from instance.app import create_app
 from instance.backing import ensure_database
-from instance.config import DatabaseSettings, Settings
+from instance.config import DatabaseSettings, Settings, TimelineSettings
 from models import tortoise_config
 from models.accounts import Account, User
 from models.migrate import apply_migrations
 from models.relationships import Follow, FollowState
-from services import reads
+from services import reads, timelines
 from services.backends import Backends
 from services.domains import forget_cached_states
 from services.instance import forget_site
@@ -192,7 +192,7 @@ async def test_writer_reads_its_write_while_others_read_the_replica(
 
 
 async def test_home_reads_use_the_replica_and_a_liker_sees_its_own_like(
-    rr_client: QuartClient, rr_settings: Settings, pair: Pair
+    rr_client: QuartClient, rr_settings: Settings, rr_backends: Backends, pair: Pair
 ) -> None:
     _, bob, token = await people(rr_settings)
     carol_token = await token_for(await make_user(rr_settings, "carol"))
@@ -207,6 +207,12 @@ async def test_home_reads_use_the_replica_and_a_liker_sees_its_own_like(
         "/api/v1/statuses", json={"status": "hi"}, headers=bearer(bob_token)
     )
     post_id = (await posted.get_json())["id"]
+    # bob big: the home reads merge his posts from Postgres (a read that follows no big author
+    # asks Postgres nothing, services/viewer_cache)
+    everyone_big = rr_settings.model_copy(
+        update={"timeline": TimelineSettings(fanout_max_followers=0)}
+    )
+    await timelines.recount_big_authors(rr_backends.redis, everyone_big)
     await caught_up(pair)
     async with replay_paused(pair, trusted=True):
         liked = await rr_client.post(f"/api/v1/statuses/{post_id}/favourite", headers=bearer(token))

@@ -196,7 +196,7 @@ async def three_ways(cast: Cast, account: Account | None = None, *, limit: int =
         everyone_big, dataclasses.replace(cast.backends, settings=everyone_big)
     ).test_client()
     await forget_timeline(cast, account)
-    await timelines.recount_big_authors(everyone_big)
+    await timelines.recount_big_authors(cast.backends.redis, everyone_big)
     followed = await Follow.filter(follower=account, state=FollowState.ACCEPTED)
     assert all([await timelines.is_big(f.followee_id) for f in followed]), "not merged"
     merged = await read_all_pages(cast, client=client, token=token, limit=limit)
