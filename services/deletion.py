@@ -12,7 +12,7 @@ from models.federation import Tombstone
 from models.ids import next_id
 from models.posts import Mention, Post
 from models.relationships import Follow, FollowState
-from services import federate, post_delivery, streams, timelines
+from services import author_feeds, federate, post_delivery, streams, timelines, viewer_cache
 from services.backends import Backends
 from services.errors import NotFound
 from services.postcache import Snapshot, forget_accounts, forget_posts, load_posts
@@ -60,6 +60,13 @@ async def remove_post(
     await forget_posts(backends.redis, changed_posts)
     await forget_accounts(backends.redis, [post.author_id, *boosts.values()])  # type: ignore[attr-defined]
     await timelines.remove(backends.redis, readers, [post.id, *boosts])
+    await author_feeds.remove(
+        backends.redis,
+        [
+            (post.id, post.author_id, None),
+            *((b, booster, post.id) for b, booster in boosts.items()),
+        ],  # type: ignore[attr-defined]
+    )
     channels = streams.broadcast_channels(before) if before else []
     await streams.publish(backends.redis, "delete", post.id, readers, channels)
     for boost_id in boosts:
@@ -175,5 +182,7 @@ async def purge_rows(backends: Backends, account: Account) -> None:
     await forget_accounts(backends.redis, [account.id, *affected])
     await forget_posts(backends.redis, posts)
     await timelines.remove(backends.redis, affected, list(posts))
+    await author_feeds.drop(backends.redis, [account.id])
+    await viewer_cache.changed(backends.redis, affected)  # their follows of it, or its of them
     for post_id in posts:
         await streams.publish(backends.redis, "delete", post_id, affected)

@@ -41,6 +41,18 @@ def replies_to_another(post: PostFields) -> bool:
     return post["in_reply_to_id"] is None and post.get("in_reply_to_uri") is not None
 
 
+# replies_to_another in SQL, over posts ``p``.
+REPLIES_TO_ANOTHER_SQL = """(CASE WHEN p.in_reply_to_account_id IS NOT NULL
+                THEN p.in_reply_to_account_id <> p.author_id
+                ELSE p.in_reply_to_id IS NULL AND p.in_reply_to_uri IS NOT NULL END)"""
+
+
+def for_every_follower(post: PostFields) -> bool:
+    """Whether every follower of the author gets the post (boosts aside: only those who want
+    them): not a direct post, not a reply to someone else. The others depend on the follower."""
+    return post["visibility"] != Visibility.DIRECT and not replies_to_another(post)
+
+
 def reply_target(post: PostFields) -> int | None:
     """The account a reply to someone else answers, when we know it: whether the reader
     follows it decides."""

@@ -20,7 +20,16 @@ from models.ids import next_id
 from models.notifications import NotificationType
 from models.posts import Post, Visibility
 from models.relationships import Follow, FollowState, Like
-from services import activities, federate, jobs, post_delivery, streams, timelines, viewer_cache
+from services import (
+    activities,
+    author_feeds,
+    federate,
+    jobs,
+    post_delivery,
+    streams,
+    timelines,
+    viewer_cache,
+)
 from services.backends import Backends
 from services.errors import Forbidden, NotFound, ValidationFailed
 from services.notify import notify, withdraw
@@ -294,6 +303,7 @@ async def remove_boost(backends: Backends, booster: Account, original: Snapshot)
         followee_id=booster.id, state=FollowState.ACCEPTED, follower__domain__isnull=True
     ).values_list("follower_id", flat=True)
     await timelines.remove(backends.redis, [booster.id, *followers], [row.id])
+    await author_feeds.remove(backends.redis, [(row.id, booster.id, original_id)])
     await streams.publish(backends.redis, "delete", row.id, [booster.id, *followers])
     await federate.send(backends.queue, deliveries)
     return True

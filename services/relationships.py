@@ -128,14 +128,14 @@ async def follow(
     if target.id == follower_id:
         raise Forbidden(SELF_FOLLOW)
     follower = await Account.get(id=follower_id)
-    accepted, deliveries = False, []
+    accepted, deliveries, reblogs_changed = False, [], False
     async with in_transaction() as conn:
         await follows.lock_pair(conn, follower.id, target.id)
         if await follows.blocked_either_way(follower.id, target.id):
             raise Forbidden(NOT_ALLOWED)
         existing = await Follow.filter(follower_id=follower.id, followee_id=target.id).first()
         if existing is not None:
-            await _change_options(existing, reblogs, notify_posts)
+            reblogs_changed = await _change_options(existing, reblogs, notify_posts)
         else:
             accepted = target.is_local and not target.locked
             row = await follows.create_follow(
@@ -148,10 +148,13 @@ async def follow(
     await federate.send(backends.queue, deliveries)
     if accepted:
         await follows.after_accepted(backends.redis, follower.id, target.id)
+    if reblogs_changed:  # a big author's boosts are merged by it (services/viewer_cache)
+        await viewer_cache.changed(backends.redis, [follower.id])
     return await relationship(follower.id, target.id)
 
 
-async def _change_options(follow: Follow, reblogs: bool | None, notify_posts: bool | None) -> None:
+async def _change_options(follow: Follow, reblogs: bool | None, notify_posts: bool | None) -> bool:
+    """Save the follow's new options; answers whether show_reblogs changed."""
     changed = []
     if reblogs is not None and reblogs != follow.show_reblogs:
         follow.show_reblogs = reblogs
@@ -161,6 +164,7 @@ async def _change_options(follow: Follow, reblogs: bool | None, notify_posts: bo
         changed.append("notify")
     if changed:
         await follow.save(update_fields=changed)
+    return "show_reblogs" in changed
 
 
 async def unfollow(backends: Backends, follower_id: int, target_id: int) -> Relationship:

@@ -4,12 +4,14 @@ A Redis sorted set per local account holds post ids (member = id, score = the id
 part: scores are doubles and cannot hold 64 bits), capped at ``CAP`` entries, plus a sentinel
 member "0" (score 0) that says "this timeline is built" even when it is empty. Posts from
 authors with at most ``timeline.fanout_max_followers`` local followers are pushed on write, by a
-Lua script, into the timelines that exist; bigger authors' posts are merged in from Postgres at
-read time (its ``big_authors`` table names them: a read joins it with its viewer's follows).
-Public posts also reach the followers of their hashtags, whatever the author's size. A missing
-timeline (never read, expired, Redis flushed) is rebuilt from Postgres by the same rules
-(``services.feed_rules``: replies, hashtags, repeated boosts), so the push path, the merge path
-and the rebuild agree.
+Lua script, into the timelines that exist. Bigger authors' posts (Postgres's ``big_authors``
+table names them) are merged in at read time from their feeds in Redis (services/author_feeds),
+except their direct posts and replies to someone else, which are pushed to the followers they
+reach; the viewer's cached state (services/viewer_cache) says which big authors it follows, so
+a read asks Postgres nothing while Redis holds what it needs. Public posts also reach the
+followers of their hashtags, whatever the author's size. A missing timeline (never read,
+expired, Redis flushed) is rebuilt from Postgres by the same rules (``services.feed_rules``:
+replies, hashtags, repeated boosts), so the push path, the merge path and the rebuild agree.
 
 Beside each timeline, a Redis hash (``BOOSTS_KEY``) links its boosts to the boosted posts, for
 the boost rule on write: ``b:<boost>`` -> the boosted post, ``o:<post>`` -> its newest boost in
@@ -21,21 +23,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import partial
 from itertools import chain
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from tortoise import connections
 
 from instance.config import Settings
 from models.ids import id_millis
-from services import feed_rules, reads, rediscluster, streams, viewer_cache
+from services import author_feeds, feed_rules, id_ranges, reads, rediscluster, streams, viewer_cache
 from services.feed_rules import REBLOG_FALLOFF, Entry, Follower
 from services.paging import Page, select_page
 from services.postcache import Snapshot
-from services.statuses import VIEWER_COLUMNS, Hydrated, ViewerState, hydrate, state_from_row
+from services.statuses import Hydrated, hydrate
 
 # One viewer's two keys share a hash tag, {<account id>}, so a script that takes both stays on
 # one slot of a Redis Cluster (services/rediscluster). The names changed with the tag: no
@@ -174,17 +175,21 @@ ORDER BY p.id DESC LIMIT $3
 
 # What belongs in a home timeline, in SQL (the rules of services.feed_rules): posts by the
 # authors of {authors} (the viewer $1 and those it follows, each with whether the viewer wants
-# their boosts), except direct posts that do not mention the viewer, and replies to someone the
-# viewer does not follow unless they answer or mention the viewer; for a rebuild, {tagged} adds
-# the followed hashtags' posts. One index scan on (author_id, id) per author (LATERAL), then a
-# merge: never a scan of everyone's posts. Rows: id, boosted post's id, author (boost rule).
+# their boosts, and whether only the posts that depend on the follower count: so for a big
+# author, whose others are merged at read time from services/author_feeds), except direct
+# posts that do not mention the viewer, and replies to someone the viewer does not follow
+# unless they answer or mention the viewer; for a rebuild, {tagged} adds the followed
+# hashtags' posts. One index scan on (author_id, id) per author (LATERAL), then a merge: never
+# a scan of everyone's posts. Rows: id, boosted post's id, author (boost rule).
 _HOME_SQL = """
 SELECT id, boost_of_id, author_id FROM (
-  SELECT x.id, x.boost_of_id, x.author_id FROM ({authors}) AS a(author_id, show_boosts)
+  SELECT x.id, x.boost_of_id, x.author_id
+  FROM ({authors}) AS a(author_id, show_boosts, depending_only)
   CROSS JOIN LATERAL (
     SELECT p.id, p.boost_of_id, p.author_id FROM posts p
     WHERE p.author_id = a.author_id AND p.deleted_at IS NULL
       AND (a.show_boosts OR p.boost_of_id IS NULL)
+      AND (NOT a.depending_only OR p.visibility = 'direct' OR {replies_to_another})
       AND p.id < COALESCE({max_id}::bigint, {no_max})
       AND p.id > COALESCE({lower}::bigint, 0)
       AND (p.visibility <> 'direct' OR p.author_id = $1 OR {mentioned})
@@ -199,10 +204,6 @@ SELECT id, boost_of_id, author_id FROM (
 ORDER BY id {order} LIMIT {limit}
 """
 _MENTIONED = "EXISTS (SELECT 1 FROM mentions m WHERE m.post_id = p.id AND m.account_id = $1)"
-# feed_rules.replies_to_another
-_REPLIES_TO_ANOTHER = """(CASE WHEN p.in_reply_to_account_id IS NOT NULL
-                THEN p.in_reply_to_account_id <> p.author_id
-                ELSE p.in_reply_to_id IS NULL AND p.in_reply_to_uri IS NOT NULL END)"""
 # ... plus the public original posts carrying a hashtag the viewer follows: one index scan on
 # post_tags (tag_id, posts_id) per followed tag. No reply rule (feed_rules.reaches_tag_followers).
 _FOLLOWED_TAGS = """
@@ -218,24 +219,18 @@ _FOLLOWED_TAGS = """
   ) y
   WHERE tf.account_id = $1
 """
-# ... for the viewer and the followed authors that are not big (those are merged at read time),
+# ... for the viewer and the followed authors (of big ones, the posts that depend on the
+# follower, which fan-out pushes to the followers they reach),
 _PUSHED_AUTHORS = (
-    "SELECT $1::bigint, true UNION ALL "
-    "SELECT f.followee_id, f.show_reblogs FROM follows f WHERE f.follower_id = $1 "
-    "AND f.state = 'accepted' "
-    "AND NOT EXISTS (SELECT 1 FROM big_authors b WHERE b.account_id = f.followee_id)"
+    "SELECT $1::bigint, true, false UNION ALL "
+    "SELECT f.followee_id, f.show_reblogs, "
+    "EXISTS (SELECT 1 FROM big_authors b WHERE b.account_id = f.followee_id) "
+    "FROM follows f WHERE f.follower_id = $1 AND f.state = 'accepted'"
 )
-# ... or for the followed authors among those in $2,
+# ... or for the followed authors among those in $2.
 _FOLLOWED_AUTHORS_IN = (
-    "SELECT followee_id, show_reblogs FROM follows WHERE follower_id = $1 "
+    "SELECT followee_id, show_reblogs, false FROM follows WHERE follower_id = $1 "
     "AND state = 'accepted' AND followee_id = ANY($2::bigint[])"
-)
-# ... or for the followed big authors: what a read merges. The viewer's follows joined with
-# big_authors, so a read costs what its viewer follows, not how many big authors there are.
-_FOLLOWED_BIG_AUTHORS = (
-    "SELECT f.followee_id, f.show_reblogs FROM follows f "
-    "JOIN big_authors b ON b.account_id = f.followee_id "
-    "WHERE f.follower_id = $1 AND f.state = 'accepted'"
 )
 
 WINDOW = ("$3", "$4", "$5")  # the window's parameters in the queries above
@@ -284,7 +279,7 @@ def _home_sql(
     return _HOME_SQL.format(
         authors=authors,
         mentioned=_MENTIONED,
-        replies_to_another=_REPLIES_TO_ANOTHER,
+        replies_to_another=feed_rules.REPLIES_TO_ANOTHER_SQL,
         tagged=_FOLLOWED_TAGS.format(**bounds) if tagged else "",
         **bounds,
     )
@@ -321,8 +316,10 @@ async def fan_out(redis: Redis, settings: Settings, post: Snapshot) -> int:
     """Push a new post into the home timelines it belongs in; returns how many got it.
 
     ``post`` is a snapshot (``services.postcache``). The author's own timeline always gets it;
-    followers' only when the author is small enough, by the rules of ``reaches_follower``; the
-    followers of its hashtags when it is public and original, whatever the author's size.
+    followers' by the rules of ``reaches_follower`` when the author is small enough, or when
+    the post is not one every follower gets (a big author's others go to its feed,
+    services/author_feeds); the followers of its hashtags when it is public and original,
+    whatever the author's size.
     """
     post_id, author_id = int(post["id"]), int(post["author_id"])
     tags = post["tags"] if feed_rules.reaches_tag_followers(post) else []
@@ -333,7 +330,12 @@ async def fan_out(redis: Redis, settings: Settings, post: Snapshot) -> int:
     if was_big != big:  # its followers' reads merge it now, or stop merging it
         await viewer_cache.changed(redis, [f.account_id for f in followers])
     readers = [f.account_id for f in followers if feed_rules.reaches_follower(post, f)]
-    recipients = [author_id, *tag_followers, *([] if big else readers)]
+    # A big author's posts that every follower gets are merged at read time, from its feed;
+    # the others (direct, replies to someone else) are pushed to the followers they reach.
+    for_all = feed_rules.for_every_follower(post)
+    if for_all:
+        await author_feeds.push(redis, post_id, author_id, post["boost_of_id"])
+    recipients = [author_id, *tag_followers, *([] if big and for_all else readers)]
     pushed = await push(redis, recipients, [(post_id, post["boost_of_id"])], author_id=author_id)
     if was_big and not big:
         pushed += await _backfill(redis, author_id, post_id)
@@ -483,23 +485,6 @@ async def rebuild(redis: Redis, settings: Settings, viewer_id: int) -> None:
         await pipe.execute()
 
 
-def _queue_range(pipe: Pipeline, key: str, page: Page, count: int) -> None:
-    """Queue the read of up to ``count`` entries in the page's window (scores are milliseconds:
-    the window is widened to whole milliseconds here and cut exactly on the ids afterwards)."""
-    lower = page.lower
-    low = id_millis(lower) if lower is not None else "(0"
-    if page.ascending:
-        pipe.zrangebyscore(key, low, "+inf", start=0, num=count + BATCH_SLACK)
-    else:
-        high = id_millis(page.max_id) if page.max_id is not None else "+inf"
-        pipe.zrevrangebyscore(key, high, low, start=0, num=count + BATCH_SLACK)
-
-
-def _cut(raw: list[bytes], page: Page, count: int) -> list[int]:
-    ids = sorted((int(m) for m in raw if m != b"0"), reverse=True)
-    return select_page(ids, Page(page.max_id, page.since_id, page.min_id, count))
-
-
 def _windows(page: Page, count: int) -> list[tuple[Page, int]]:
     """What to read for a page: its window, and the REBLOG_FALLOFF entries under it that the
     boost rule looks back on (newest-first pages: a longer read; min_id pages: a second read
@@ -528,7 +513,7 @@ async def _read_pushed(
     # whether it does (EXPIRE is 0 on a missing key).
     async with redis.pipeline(transaction=False) as pipe:
         for window, count in windows:
-            _queue_range(pipe, key, window, count)
+            id_ranges.queue_range(pipe, key, window, count)
         pipe.hgetall(boosts)
         pipe.expire(key, IDLE_SECONDS)
         pipe.expire(boosts, IDLE_SECONDS)
@@ -538,13 +523,13 @@ async def _read_pushed(
         await rebuild(redis, settings, viewer_id)
         async with redis.pipeline(transaction=False) as pipe:
             for window, count in windows:
-                _queue_range(pipe, key, window, count)
+                id_ranges.queue_range(pipe, key, window, count)
             pipe.hgetall(boosts)
             *raws, links = await pipe.execute()
     pushed = [
         i
         for (window, count), raw in zip(windows, raws, strict=True)
-        for i in _cut(raw, window, count)
+        for i in id_ranges.cut([int(m) for m in raw], window, count)
     ]
     return _Pushed(pushed, _boosts_among(pushed, links), viewer_cache.head_from(head, version))
 
@@ -556,91 +541,24 @@ def _boosts_among(ids: list[int], links: dict[bytes, bytes]) -> dict[int, int]:
     return {i: int(boosted) for i in ids if (boosted := links.get(b"b:%d" % i)) is not None}
 
 
-# A page's read in one round trip (after the Redis one): the followed big authors' posts in
-# each window ({merged}: one rules query per window, UNION ALL) and the boosts among them, what
-# the boost rule reads of them (the pushed entries' boosts come from the timeline's boosts
-# hash); and the viewer's state over the first {count} candidates in the page ($3, $4: its
-# bounds), the posts they boost and their authors. Of the pushed entries, only those that can
-# be in the page are read ($2: the first {count} in it), an index probe and a heap page each.
-# The boost rule may drop some candidates, so a page can reach past them: ``read_home`` then
-# reads the rest's state on its own (services.statuses).
-_HOME_READ_SQL = """
-WITH merged AS ({merged}),
-candidates AS (
-  SELECT id, boost_of_id, author_id FROM merged
-  UNION SELECT p.id, p.boost_of_id, p.author_id FROM posts p
-  WHERE p.id = ANY($2::bigint[]) AND p.deleted_at IS NULL
-),
-page AS (
-  SELECT id, boost_of_id, author_id FROM candidates
-  WHERE id < COALESCE($3::bigint, {no_max}) AND id > COALESCE($4::bigint, 0)
-  ORDER BY id {order} LIMIT {count}
-),
-seen AS (SELECT id FROM page UNION SELECT boost_of_id FROM page WHERE boost_of_id IS NOT NULL)
-SELECT ARRAY(SELECT id FROM merged) AS merged,
-       ARRAY(SELECT ARRAY[id, boost_of_id, author_id] FROM merged
-             WHERE boost_of_id IS NOT NULL) AS boosts,
-       ARRAY(SELECT id FROM seen) AS covered,
-       {viewer}
-"""
-_SEEN_AUTHORS = """followee_id IN (
-    SELECT author_id FROM page
-    UNION SELECT author_id FROM posts WHERE id IN (SELECT boost_of_id FROM page))"""
-
-
-@cache
-def _home_read_sql(orders: tuple[str, ...], count: int) -> str:
-    """The query for windows read in ``orders`` (one or two: see ``_windows``), built once."""
-    merged = " UNION ALL ".join(
-        "(" + _home_sql(_FOLLOWED_BIG_AUTHORS, order,
-                        window=(f"${3 + 3 * n}", f"${4 + 3 * n}", f"${5 + 3 * n}")) + ")"
-        for n, order in enumerate(orders)
-    )  # fmt: skip
-    viewer = VIEWER_COLUMNS.format(posts="IN (SELECT id FROM seen)", authors=_SEEN_AUTHORS)
-    return _HOME_READ_SQL.format(
-        merged=merged, viewer=viewer, order=orders[0], count=count, no_max=NO_MAX
-    )
-
-
-def _order(page: Page) -> str:
-    return "ASC" if page.ascending else "DESC"
-
-
-@dataclass
-class _HomeRead:
-    merged: list[int]  # the followed big authors' posts in the windows
-    boosts: list[tuple[int, int, int]]  # the merged posts that are boosts: id, boosted, author
-    viewer: ViewerState  # over the posts of ``covered``
-    covered: frozenset[int]
-
-
-async def _merge_and_state(
-    viewer_id: int, pushed: _Pushed, windows: list[tuple[Page, int]], page: Page, count: int
-) -> _HomeRead:
-    in_page = select_page(sorted(pushed.ids, reverse=True), _first(page, count))
-    args: list[object] = [viewer_id, in_page]
-    for window, limit in windows:
-        lower = _merge_floor(window, limit, pushed.ids) if len(windows) == 1 else window.lower
-        args += [window.max_id, lower, limit]
-    # A replica inside a read request (services/reads; the writer's own reads stay on the
-    # primary for a few seconds, so its likes and boosts show).
-    sql = _home_read_sql(tuple(_order(window) for window, _ in windows), count)
-    _, rows = await reads.query(sql, args)
-    row = rows[0]
-    return _HomeRead(
-        merged=list(row["merged"]),
-        boosts=[(boost[0], boost[1], boost[2]) for boost in row["boosts"]],
-        viewer=state_from_row(viewer_id, row),
-        covered=frozenset(row["covered"]),
-    )
+async def _merge(
+    redis: Redis, big: list[tuple[int, bool]], pushed: _Pushed, windows: list[tuple[Page, int]]
+) -> author_feeds.Merged:
+    """The followed big authors' entries in the windows (services/author_feeds), read down to
+    ``_merge_floor`` for a newest-first page."""
+    if len(windows) == 1:
+        [(window, limit)] = windows
+        floor = _merge_floor(window, limit, pushed.ids)
+        windows = [(Page(window.max_id, since_id=floor, limit=window.limit), limit)]
+    return await author_feeds.read(redis, big, windows)
 
 
 def _merge_floor(window: Page, limit: int, pushed: list[int]) -> int | None:
     """The lower bound for merging a newest-first page's one window (``pushed``: what the
     timeline held in it). When the timeline filled the window, an older merged post could be
     neither in the page nor among the entries the boost rule looks back on, so big authors'
-    posts are read only down to the oldest pushed one (else each followed big author costs an
-    index scan of ``limit`` rows)."""
+    posts are read only down to the oldest pushed one (else each followed big author costs a
+    range read of ``limit`` members)."""
     lower = window.lower
     if window.ascending or len(pushed) < limit:
         return lower
@@ -675,10 +593,10 @@ def _first(page: Page, count: int) -> Page:
 async def read_home(redis: Redis, settings: Settings, viewer_id: int, page: Page) -> Hydrated:
     """A page of the home timeline, hydrated, without muted or blocked accounts' posts.
 
-    Round trips: the timeline's range with the viewer's followed big authors (Redis), the big
-    authors' posts with the viewer's state (Postgres; none when it follows no big author), the
-    snapshots of the page's posts and accounts (Redis), and without big authors, the viewer's
-    state over them (Redis).
+    Round trips, all to Redis: the timeline's range with the viewer's followed big authors, the
+    big authors' latest posts (services/author_feeds; none when it follows no big author), the
+    snapshots of the page's posts and accounts, and the viewer's state over them
+    (services/viewer_cache). Postgres only fills what Redis misses.
     """
     count = page.limit + BATCH_SLACK
     windows = _windows(page, count)
@@ -686,21 +604,15 @@ async def read_home(redis: Redis, settings: Settings, viewer_id: int, page: Page
     big = pushed.viewer.big
     if big is None:
         big = (await viewer_cache.fill(redis, viewer_id, pushed.viewer.version)).big
-    if not big:
-        # Nothing to merge: the page is the timeline's, and the viewer's state comes from its
-        # cache (services/viewer_cache), so the read asks Postgres nothing.
-        ids = select_page(sorted(pushed.ids, reverse=True), _first(page, count))
-        return await hydrate_page(redis, viewer_id, ids, page, hide_muted=True)
-    read = await _merge_and_state(viewer_id, pushed, windows, page, count)
-    ids = sorted(set(pushed.ids) | set(read.merged), reverse=True)
-    if read.merged:
-        pushed_boosts = ((post_id, boosted, None) for post_id, boosted in pushed.boosts.items())
-        ids = _without_repeated_boosts(viewer_id, ids, [*read.boosts, *pushed_boosts])
+    ids = sorted(pushed.ids, reverse=True)
+    if big:
+        merged = await _merge(redis, big, pushed, windows)
+        ids = sorted(set(pushed.ids) | set(merged.ids), reverse=True)
+        if merged.ids:
+            pushed_boosts = ((post, boosted, None) for post, boosted in pushed.boosts.items())
+            ids = _without_repeated_boosts(viewer_id, ids, [*merged.boosts, *pushed_boosts])
     ids = select_page(ids, _first(page, count))
-    # Past what the query covered (boosts dropped by the rule, an id a lagging replica does not
-    # have yet, a deleted post): hydrate reads the viewer's state itself.
-    viewer = read.viewer if read.covered.issuperset(ids) else None
-    return await hydrate_page(redis, viewer_id, ids, page, hide_muted=True, viewer=viewer)
+    return await hydrate_page(redis, viewer_id, ids, page, hide_muted=True)
 
 
 async def hydrate_page(
@@ -710,7 +622,6 @@ async def hydrate_page(
     page: Page,
     *,
     hide_muted: bool = False,
-    viewer: ViewerState | None = None,
 ) -> Hydrated:
     """The page's ``page.limit`` posts among ``ids`` (newest first) that the viewer may see:
     the newest, or for min_id the ones just above it. ``ids`` carry slack (BATCH_SLACK) for
@@ -722,13 +633,13 @@ async def hydrate_page(
     state_of = partial(viewer_cache.state, redis)  # timelines' viewers are local accounts
     hydrated = await hydrate(
         redis, viewer_id, _newest_first(ordered[:taken], page), hide_muted=hide_muted,
-        viewer=viewer, state_of=state_of,
+        state_of=state_of,
     )  # fmt: skip
     while len(hydrated.posts) < page.limit and taken < len(ordered):
         size = max(page.limit - len(hydrated.posts), BATCH_SLACK)
         more = await hydrate(
             redis, viewer_id, _newest_first(ordered[taken : taken + size], page),
-            hide_muted=hide_muted, viewer=viewer, state_of=state_of,
+            hide_muted=hide_muted, state_of=state_of,
         )  # fmt: skip
         taken += size
         hydrated = _joined(hydrated, more, older=not page.ascending)

@@ -61,7 +61,8 @@ return 1
 _FILL_SQL = """
 SELECT
   ARRAY(SELECT followee_id FROM follows WHERE follower_id = $1 AND state = 'accepted') AS following,
-  ARRAY(SELECT f.followee_id FROM follows f JOIN big_authors b ON b.account_id = f.followee_id
+  ARRAY(SELECT ARRAY[f.followee_id, f.show_reblogs::int] FROM follows f
+        JOIN big_authors b ON b.account_id = f.followee_id
         WHERE f.follower_id = $1 AND f.state = 'accepted') AS big,
   ARRAY(SELECT ARRAY[target_id,
                      COALESCE((extract(epoch FROM expires_at) * 1000)::bigint, 0)]
@@ -87,7 +88,7 @@ class Cached:
     """What the hash holds (all of it after a fill; after a read, the fields asked for)."""
 
     horizon: int
-    big: list[int] = field(default_factory=list)
+    big: list[tuple[int, bool]] = field(default_factory=list)  # (author, wants its boosts)
     following: set[int] = field(default_factory=set)
     muted: dict[int, int] = field(default_factory=dict)  # account -> expiry in ms, 0: never
     blocked: set[int] = field(default_factory=set)
@@ -96,7 +97,8 @@ class Cached:
 
     def fields(self) -> list[str | int]:
         """The hash's field, value pairs, flat."""
-        items: list[str | int] = ["h", self.horizon, "big", ",".join(map(str, self.big))]
+        big = ",".join(f"{author}:{int(boosts)}" for author, boosts in self.big)
+        items: list[str | int] = ["h", self.horizon, "big", big]
         for prefix, ids in (("f", self.following), ("b", self.blocked)):
             for i in ids:
                 items += [f"{prefix}:{i}", 1]
@@ -137,7 +139,7 @@ def queue_head(pipe: object, viewer_id: int) -> None:
 
 @dataclass
 class Head:
-    big: list[int] | None  # None: no hash (fill it)
+    big: list[tuple[int, bool]] | None  # (author, wants its boosts); None: no hash (fill it)
     version: bytes | None
 
 
@@ -145,7 +147,8 @@ def head_from(hmget: list[bytes | None], version: bytes | None) -> Head:
     horizon, big = hmget
     if horizon is None:
         return Head(None, version)
-    return Head([int(a) for a in big.split(b",")] if big else [], version)
+    pairs = (item.partition(b":") for item in big.split(b",")) if big else ()
+    return Head([(int(author), boosts == b"1") for author, _, boosts in pairs], version)
 
 
 async def fill(redis: Redis, viewer_id: int, version: bytes | None) -> Cached:
@@ -157,7 +160,7 @@ async def fill(redis: Redis, viewer_id: int, version: bytes | None) -> Cached:
     row = rows[0]
     cached = Cached(
         horizon=horizon,
-        big=sorted(row["big"]),
+        big=sorted((author, bool(boosts)) for author, boosts in row["big"]),
         following=set(row["following"]),
         muted={m[0]: m[1] for m in row["muted"]},
         blocked=set(row["blocked"]),

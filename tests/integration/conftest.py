@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
+import asyncpg
 import pytest
 from quart.typing import TestClientProtocol
 
@@ -63,3 +64,20 @@ def fake_issuer() -> Iterator[FakeIssuer]:
     """An issuer of our own whose ID tokens each test shapes (wrong audience, bad signature...)."""
     with fake_issuer_server() as issuer:
         yield issuer
+
+
+@pytest.fixture
+def queries() -> Iterator[list[str]]:
+    """Every statement sent to Postgres while the test runs (a spy: the queries still run)."""
+    sent: list[str] = []
+    original = asyncpg.connection.Connection._do_execute
+
+    async def spy(self, query, *args, **kwargs):
+        sent.append(query)
+        return await original(self, query, *args, **kwargs)
+
+    asyncpg.connection.Connection._do_execute = spy
+    try:
+        yield sent
+    finally:
+        asyncpg.connection.Connection._do_execute = original

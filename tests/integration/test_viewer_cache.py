@@ -5,10 +5,6 @@ its very next read, though that read was served from the cache before."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-
-import asyncpg
-import pytest
 
 from instance.app import create_app
 from instance.config import Settings, TimelineSettings
@@ -46,23 +42,6 @@ def flags(timeline: list[dict], post_id: str) -> tuple[bool, bool] | None:
         if entry["id"] == post_id:
             return entry["favourited"], entry["reblogged"]
     return None
-
-
-@pytest.fixture
-def queries() -> Iterator[list[str]]:
-    """Every statement sent to Postgres while the test runs (a spy: the queries still run)."""
-    sent: list[str] = []
-    original = asyncpg.connection.Connection._do_execute
-
-    async def spy(self, query, *args, **kwargs):
-        sent.append(query)
-        return await original(self, query, *args, **kwargs)
-
-    asyncpg.connection.Connection._do_execute = spy
-    try:
-        yield sent
-    finally:
-        asyncpg.connection.Connection._do_execute = original
 
 
 async def test_a_home_read_of_a_viewer_who_follows_no_big_author_asks_postgres_nothing(
