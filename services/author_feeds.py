@@ -33,17 +33,21 @@ ORIGINALS_KEY = "tl:author-orig:{{{}}}"
 VERSION_KEY = "tl:author-ver:{{{}}}"
 SENTINEL = "0"
 CAP = 800  # as a home timeline: a page deeper than this ends the merge, as it ends the home
-IDLE_SECONDS = 24 * 3600  # a big author is read by someone every moment; others' sets go
+# A feed lives a day after its build or its author's last post, then the next read builds it
+# again (one query): reads do not renew it, so a read costs one command per big author.
+IDLE_SECONDS = 24 * 3600
 VERSION_TTL_SECONDS = 2 * IDLE_SECONDS
 
 # KEYS: version, all, originals. ARGV: score, member, 1 if an original (else a boost), CAP,
-# the version's TTL. Bumps the version, then adds the entry to the sets that exist (trimmed).
+# the version's TTL, the sets' TTL. Bumps the version, then adds the entry to the sets that
+# exist (trimmed), renewing them: an author who posts keeps its feed, reads do not renew it.
 _PUSH = Lua("""
 redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 local function add(key)
   if redis.call('EXISTS', key) == 1 then
     redis.call('ZADD', key, ARGV[1], ARGV[2])
+    redis.call('EXPIRE', key, ARGV[6])
     local excess = redis.call('ZCARD', key) - tonumber(ARGV[4]) - 1
     if excess > 0 then redis.call('ZREMRANGEBYRANK', key, 1, excess) end
   end
@@ -110,7 +114,7 @@ def member(post_id: int, boost_of_id: int | None) -> str:
 async def push(redis: Redis, post_id: int, author_id: int, boost_of_id: int | None) -> None:
     """After a post (or boost) every follower gets committed: into its author's sets."""
     args = [id_millis(post_id), member(post_id, boost_of_id), 0 if boost_of_id else 1, CAP]
-    await _PUSH(redis, _keys(author_id), [*args, VERSION_TTL_SECONDS])
+    await _PUSH(redis, _keys(author_id), [*args, VERSION_TTL_SECONDS, IDLE_SECONDS])
 
 
 async def remove(redis: Redis, entries: Iterable[tuple[int, int, int | None]]) -> None:
@@ -157,21 +161,10 @@ async def read(
     """The entries of ``authors`` (id, wants their boosts) in each window (a page's bounds, and
     how many), at most that many in all per window, as a query with a LIMIT would give them;
     sets found missing are built first (from Postgres)."""
-    async with redis.pipeline(transaction=False) as pipe:
-        for author_id, boosts in authors:
-            key = ALL_KEY.format(author_id) if boosts else ORIGINALS_KEY.format(author_id)
-            for window, count in windows:
-                id_ranges.queue_range(pipe, key, window, count)
-            pipe.expire(key, IDLE_SECONDS)  # renewing the lease answers whether it exists
-        replies = await pipe.execute()
-    step = len(windows) + 1
-    found: dict[int, dict[int, int | None]] = {}  # author -> its entries in the windows
-    missing = []
-    for n, (author_id, _) in enumerate(authors):
-        *raws, exists = replies[n * step : (n + 1) * step]
-        if not exists:
-            missing.append(author_id)
-        found[author_id] = {k: v for raw in raws for k, v in _entries(raw).items()}
+    keys = {a: ALL_KEY.format(a) if boosts else ORIGINALS_KEY.format(a) for a, boosts in authors}
+    found = await _ranges(redis, keys, windows)
+    # Nothing in the windows: a set that is missing, or has nothing there (a deep page).
+    missing = await _missing(redis, {a: key for a, key in keys.items() if not found[a]})
     if missing:
         async with redis.pipeline(transaction=False) as pipe:
             for author_id in missing:
@@ -181,6 +174,37 @@ async def read(
         for author_id, boosts in authors:
             if author_id in built:
                 found[author_id] = {p: b for p, b in built[author_id] if boosts or b is None}
+    return _merged(found, windows)
+
+
+async def _ranges(
+    redis: Redis, keys: dict[int, str], windows: Sequence[tuple[Page, int]]
+) -> dict[int, dict[int, int | None]]:
+    """Each author's entries in the windows, one range read each (one pipeline)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for key in keys.values():
+            for window, count in windows:
+                id_ranges.queue_range(pipe, key, window, count)
+        replies = iter(await pipe.execute())
+    return {
+        author_id: {k: v for _ in windows for k, v in _entries(next(replies)).items()}
+        for author_id in keys
+    }
+
+
+async def _missing(redis: Redis, keys: dict[int, str]) -> list[int]:
+    """The authors whose set does not exist."""
+    if not keys:
+        return []
+    async with redis.pipeline(transaction=False) as pipe:
+        for key in keys.values():
+            pipe.exists(key)
+        there = await pipe.execute()
+    return [author_id for author_id, exists in zip(keys, there, strict=True) if not exists]
+
+
+def _merged(found: dict[int, dict[int, int | None]], windows: Sequence[tuple[Page, int]]) -> Merged:
+    """The first ``count`` of all authors' entries in each window."""
     boosted = {p: (b, a) for a, entries in found.items() for p, b in entries.items() if b}
     ids = [p for entries in found.values() for p in entries]
     merged = Merged()
