@@ -63,9 +63,9 @@ async def remove_post(
     await author_feeds.remove(
         backends.redis,
         [
-            (post.id, post.author_id, None),
+            (post.id, post.author_id, None),  # type: ignore[attr-defined]
             *((b, booster, post.id) for b, booster in boosts.items()),
-        ],  # type: ignore[attr-defined]
+        ],
     )
     channels = streams.broadcast_channels(before) if before else []
     await streams.publish(backends.redis, "delete", post.id, readers, channels)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from redis.asyncio import Redis
 
@@ -17,24 +16,21 @@ from models.posts import Visibility
 from services import reads
 from services.postcache import Snapshot, load_page
 
-# What one viewer ($1) has done to, and may see of, some posts (``{posts}`` completes
-# "post_id ...": = ANY(array) or IN (subquery)) by some authors (``{authors}``: a condition on
-# followee_id). Columns, so the home timeline reads them with its candidates (one round trip).
-VIEWER_COLUMNS = """
-  ARRAY(SELECT post_id FROM likes WHERE account_id = $1 AND post_id {posts}) AS liked,
-  ARRAY(SELECT boost_of_id FROM posts WHERE author_id = $1 AND boost_of_id {posts}) AS boosted,
+# What one viewer ($1) has done to, and may see of, some posts ($2) by some authors ($3; None:
+# everyone it follows): one round trip.
+_VIEWER_SQL = """
+SELECT
+  ARRAY(SELECT post_id FROM likes WHERE account_id = $1 AND post_id = ANY($2::bigint[])) AS liked,
+  ARRAY(SELECT boost_of_id FROM posts
+        WHERE author_id = $1 AND boost_of_id = ANY($2::bigint[])) AS boosted,
   ARRAY(SELECT followee_id FROM follows
-        WHERE follower_id = $1 AND state = 'accepted' AND ({authors})) AS following,
+        WHERE follower_id = $1 AND state = 'accepted'
+          AND ($3::bigint[] IS NULL OR followee_id = ANY($3::bigint[]))) AS following,
   ARRAY(SELECT target_id FROM mutes
         WHERE account_id = $1 AND (expires_at IS NULL OR expires_at > now())) AS muted,
   ARRAY(SELECT target_id FROM blocks WHERE account_id = $1
         UNION SELECT account_id FROM blocks WHERE target_id = $1) AS blocked
 """
-
-_VIEWER_SQL = "SELECT " + VIEWER_COLUMNS.format(
-    posts="= ANY($2::bigint[])",
-    authors="$3::bigint[] IS NULL OR followee_id = ANY($3::bigint[])",
-)
 
 
 @dataclass(frozen=True)
@@ -73,11 +69,7 @@ async def viewer_state(
         return ViewerState()
     authors = None if author_ids is None else list(set(author_ids))
     _, rows = await reads.query(_VIEWER_SQL, [viewer_id, list(set(post_ids)), authors])
-    return state_from_row(viewer_id, rows[0])
-
-
-def state_from_row(viewer_id: int, row: Any) -> ViewerState:
-    """A ``ViewerState`` from a row holding the ``VIEWER_COLUMNS``."""
+    row = rows[0]
     return ViewerState(
         viewer_id=viewer_id,
         liked=frozenset(row["liked"]),
@@ -156,18 +148,15 @@ async def hydrate(
     ids: Sequence[int],
     *,
     hide_muted: bool = False,
-    viewer: ViewerState | None = None,
     state_of: StateReader | None = None,
 ) -> Hydrated:
     """Snapshots for ``ids`` that exist and that the viewer may see, in the same order;
-    ``viewer``: the viewer's state over them, when the caller read it already; ``state_of``:
-    where to read it otherwise (``viewer_state``, Postgres, unless told)."""
+    ``state_of``: where the viewer's state is read (``viewer_state``, Postgres, unless told)."""
     loaded = await load(redis, ids)
-    if viewer is None:
-        every = [*loaded.posts, *loaded.originals.values()]
-        viewer = await (state_of or viewer_state)(
-            viewer_id, [p["id"] for p in every], {p["author_id"] for p in every}
-        )
+    every = [*loaded.posts, *loaded.originals.values()]
+    viewer = await (state_of or viewer_state)(
+        viewer_id, [p["id"] for p in every], {p["author_id"] for p in every}
+    )
     loaded.posts = [p for p in loaded.posts if is_visible(p, loaded, viewer, hide_muted=hide_muted)]
     loaded.viewer = viewer
     return loaded

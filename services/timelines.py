@@ -501,7 +501,7 @@ class _Pushed:
     # leaves out the viewer's own boosts: taken for originals, which the boost rule keeps and
     # judges nothing against, exactly as it treats one's own boosts).
     boosts: dict[int, int]
-    viewer: viewer_cache.Head  # what the viewer's cached state says of its followed big authors
+    big: list[tuple[int, bool]] | None  # the viewer's followed big authors (viewer_cache)
 
 
 async def _read_pushed(
@@ -517,8 +517,8 @@ async def _read_pushed(
         pipe.hgetall(boosts)
         pipe.expire(key, IDLE_SECONDS)
         pipe.expire(boosts, IDLE_SECONDS)
-        viewer_cache.queue_head(pipe, viewer_id)
-        *raws, links, exists, _, head, version = await pipe.execute()
+        viewer_cache.queue_big(pipe, viewer_id)
+        *raws, links, exists, _, big = await pipe.execute()
     if not exists:
         await rebuild(redis, settings, viewer_id)
         async with redis.pipeline(transaction=False) as pipe:
@@ -531,7 +531,7 @@ async def _read_pushed(
         for (window, count), raw in zip(windows, raws, strict=True)
         for i in id_ranges.cut([int(m) for m in raw], window, count)
     ]
-    return _Pushed(pushed, _boosts_among(pushed, links), viewer_cache.head_from(head, version))
+    return _Pushed(pushed, _boosts_among(pushed, links), viewer_cache.big_from(big))
 
 
 def _boosts_among(ids: list[int], links: dict[bytes, bytes]) -> dict[int, int]:
@@ -601,9 +601,9 @@ async def read_home(redis: Redis, settings: Settings, viewer_id: int, page: Page
     count = page.limit + BATCH_SLACK
     windows = _windows(page, count)
     pushed = await _read_pushed(redis, settings, viewer_id, windows)
-    big = pushed.viewer.big
+    big = pushed.big
     if big is None:
-        big = (await viewer_cache.fill(redis, viewer_id, pushed.viewer.version)).big
+        big = (await viewer_cache.refill(redis, viewer_id)).big
     ids = sorted(pushed.ids, reverse=True)
     if big:
         merged = await _merge(redis, big, pushed, windows)

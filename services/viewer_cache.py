@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from redis.asyncio import Redis
 from tortoise import connections
@@ -130,25 +130,23 @@ class Cached:
         )
 
 
-def queue_head(pipe: object, viewer_id: int) -> None:
-    """Queue on ``pipe`` (a pipeline on the viewer's slot) the reads ``head_from`` parses: the
-    horizon and followed big authors, and the version a fill would need."""
+def queue_big(pipe: object, viewer_id: int) -> None:
+    """Queue on ``pipe`` (a pipeline on the viewer's slot) the read ``big_from`` parses."""
     pipe.hmget(state_key(viewer_id), ["h", "big"])  # type: ignore[attr-defined]
-    pipe.get(version_key(viewer_id))  # type: ignore[attr-defined]
 
 
-@dataclass
-class Head:
-    big: list[tuple[int, bool]] | None  # (author, wants its boosts); None: no hash (fill it)
-    version: bytes | None
-
-
-def head_from(hmget: list[bytes | None], version: bytes | None) -> Head:
+def big_from(hmget: list[bytes | None]) -> list[tuple[int, bool]] | None:
+    """The followed big authors (id, wants its boosts); None when there is no hash (``refill``)."""
     horizon, big = hmget
     if horizon is None:
-        return Head(None, version)
+        return None
     pairs = (item.partition(b":") for item in big.split(b",")) if big else ()
-    return Head([(int(author), boosts == b"1") for author, _, boosts in pairs], version)
+    return [(int(author), boosts == b"1") for author, _, boosts in pairs]
+
+
+async def refill(redis: Redis, viewer_id: int) -> Cached:
+    """A read found no hash: take the version, then fill (the version must precede the query)."""
+    return await fill(redis, viewer_id, await redis.get(version_key(viewer_id)))
 
 
 async def fill(redis: Redis, viewer_id: int, version: bytes | None) -> Cached:
@@ -187,13 +185,8 @@ async def state(
     if not old:
         return viewer
     before = await viewer_state(viewer_id, old, [])  # Postgres: past the horizon
-    return ViewerState(
-        viewer_id=viewer_id,
-        liked=viewer.liked | before.liked,
-        boosted=viewer.boosted | before.boosted,
-        following=viewer.following,
-        muted=viewer.muted,
-        blocked=viewer.blocked,
+    return replace(
+        viewer, liked=viewer.liked | before.liked, boosted=viewer.boosted | before.boosted
     )
 
 
@@ -206,12 +199,9 @@ async def _read(
         names += [f"{prefix}:{a}" for a in authors]
     for prefix in ("l", "r"):
         names += [f"{prefix}:{p}" for p in posts]
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.hmget(state_key(viewer_id), names)
-        pipe.get(version_key(viewer_id))
-        values, version = await pipe.execute()
+    values = await redis.hmget(state_key(viewer_id), names)
     if values[0] is None:
-        return await fill(redis, viewer_id, version)
+        return await refill(redis, viewer_id)
     cached = Cached(horizon=int(values[0]))
     found = iter(values[1:])
     cached.following = {a for a in authors if next(found) is not None}
