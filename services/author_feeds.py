@@ -17,7 +17,7 @@ services/viewer_cache fills), so no post written meanwhile is lost. Sets nobody 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
@@ -31,6 +31,7 @@ from services.paging import Page
 ALL_KEY = "tl:author:{{{}}}"
 ORIGINALS_KEY = "tl:author-orig:{{{}}}"
 VERSION_KEY = "tl:author-ver:{{{}}}"
+KEY_TEMPLATES = (ALL_KEY.format("%s"), ORIGINALS_KEY.format("%s"))  # for Lua's string.format
 SENTINEL = "0"
 CAP = 800  # as a home timeline: a page deeper than this ends the merge, as it ends the home
 # A feed lives a day after its build or its author's last post, then the next read builds it
@@ -157,12 +158,18 @@ async def read(
     redis: Redis,
     authors: Sequence[tuple[int, bool]],
     windows: Sequence[tuple[Page, int]],
+    ranges: Sequence[Sequence[bytes]] | None = None,
 ) -> Merged:
     """The entries of ``authors`` (id, wants their boosts) in each window (a page's bounds, and
     how many), at most that many in all per window, as a query with a LIMIT would give them;
-    sets found missing are built first (from Postgres)."""
+    sets found missing are built first (from Postgres). ``ranges``: the sets' range reads,
+    already made (``authors``' order, each author's windows in turn), in windows with no lower
+    bound than these (the cut here applies it)."""
     keys = {a: ALL_KEY.format(a) if boosts else ORIGINALS_KEY.format(a) for a, boosts in authors}
-    found = await _ranges(redis, keys, windows)
+    if ranges is None:
+        found = await _ranges(redis, keys, windows)
+    else:
+        found = _found(keys, windows, iter(ranges))
     # Nothing in the windows: a set that is missing, or has nothing there (a deep page).
     missing = await _missing(redis, {a: key for a, key in keys.items() if not found[a]})
     if missing:
@@ -186,6 +193,12 @@ async def _ranges(
             for window, count in windows:
                 id_ranges.queue_range(pipe, key, window, count)
         replies = iter(await pipe.execute())
+    return _found(keys, windows, replies)
+
+
+def _found(
+    keys: dict[int, str], windows: Sequence[tuple[Page, int]], replies: Iterator[Sequence[bytes]]
+) -> dict[int, dict[int, int | None]]:
     return {
         author_id: {k: v for _ in windows for k, v in _entries(next(replies)).items()}
         for author_id in keys

@@ -9,6 +9,7 @@ through the ORM: PERF.md measured that at about half the throughput.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -70,25 +71,30 @@ ACCOUNT_COLUMNS = """id, username, domain, display_name, note, uri, url, avatar_
 _ACCOUNTS_SQL = f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::bigint[])"  # noqa: S608
 
 
-# Posts (ARGV[3..]), the posts they boost, and every account either names (author, mentions),
+# Posts (ARGV[5..]), the posts they boost, and every account either names (author, mentions),
 # in one call: what a page of statuses needs. Ids are read from the snapshots' JSON text (Lua's
 # cjson would turn 64-bit ids into doubles), from its head, where POST_SNAPSHOT_COLUMNS puts
 # them. Cached snapshots only: misses come back false and are read from Postgres by the caller
 # (so is a post whose head does not match: its author is then looked up by the caller too).
+# ARGV[3], when not '': a hash (``HashFields``) whose fields named after the found posts' and
+# originals' authors (prefixes in ARGV[4], before '|') and ids (after it) come back too, after
+# its field 'h' (services/viewer_cache: the viewer's state, in the same round trip).
 # Not on a cluster (the keys span slots).
 PAGE_SCRIPT_MAX = 500  # more ids than a page holds: plain MGETs (Lua's unpack has a limit)
 _LOAD_PAGE = Lua("""
 local post_prefix, account_prefix = ARGV[1], ARGV[2]
-local accounts, named = {}, {}
+local accounts, named, authors, seen, shown = {}, {}, {}, {}, {}
 local function name(id)
   if not named[id] then named[id] = true; accounts[#accounts + 1] = id end
 end
 local function read(raw)
-  local author, boosted, mentions = string.match(raw,
-    '^{"id":%d+,"author_id":(%d+),"boost_of_id":(%w+),"mention_ids":%[([%d,]*)%]')
+  local id, author, boosted, mentions = string.match(raw,
+    '^{"id":(%d+),"author_id":(%d+),"boost_of_id":(%w+),"mention_ids":%[([%d,]*)%]')
   if not author then return nil end
   name(author)
-  for id in string.gmatch(mentions, '%d+') do name(id) end
+  shown[#shown + 1] = id
+  if not seen[author] then seen[author] = true; authors[#authors + 1] = author end
+  for mentioned in string.gmatch(mentions, '%d+') do name(mentioned) end
   if boosted ~= 'null' then return boosted end
 end
 local function mget(prefix, ids)
@@ -98,7 +104,7 @@ local function mget(prefix, ids)
   return redis.call('MGET', unpack(keys))
 end
 local ids = {}
-for i = 3, #ARGV do ids[#ids + 1] = ARGV[i] end
+for i = 5, #ARGV do ids[#ids + 1] = ARGV[i] end
 local posts, boosted = mget(post_prefix, ids), {}
 for _, raw in ipairs(posts) do
   if raw then
@@ -108,7 +114,19 @@ for _, raw in ipairs(posts) do
 end
 local originals = mget(post_prefix, boosted)
 for _, raw in ipairs(originals) do if raw then read(raw) end end
-return {posts, boosted, originals, accounts, mget(account_prefix, accounts)}
+local page = {posts, boosted, originals, accounts, mget(account_prefix, accounts)}
+if ARGV[3] == '' then return page end
+local by_author, by_post = string.match(ARGV[4], '^([^|]*)|(.*)$')
+local fields = {'h'}
+for prefix in string.gmatch(by_author, '[^,]+') do
+  for _, id in ipairs(authors) do fields[#fields + 1] = prefix .. id end
+end
+for prefix in string.gmatch(by_post, '[^,]+') do
+  for _, id in ipairs(shown) do fields[#fields + 1] = prefix .. id end
+end
+page[6], page[7] = authors, shown
+page[8] = redis.call('HMGET', ARGV[3], unpack(fields))
+return page
 """)
 
 
@@ -155,17 +173,50 @@ def _found(ids: Iterable[Any], raws: list[bytes | None]) -> dict[int, Snapshot]:
     return {int(item): parse_snapshot(raw) for item, raw in zip(ids, raws, strict=True) if raw}
 
 
-async def load_page(
-    redis: Redis, ids: list[int]
-) -> tuple[dict[int, Snapshot], dict[int, Snapshot], dict[int, Snapshot]]:
+@dataclass(frozen=True)
+class HashFields:
+    """What the page script also reads of a hash: its field 'h', then for each prefix of
+    ``by_author`` one field per author of the page's posts and originals, then for each of
+    ``by_post`` one per post and original (``<prefix><id>``)."""
+
+    key: str
+    by_author: tuple[str, ...]
+    by_post: tuple[str, ...]
+
+
+@dataclass
+class FieldsRead:
+    """The hash's values as ``HashFields`` named them, over these authors and posts."""
+
+    authors: list[int]
+    posts: list[int]
+    values: list[bytes | None]  # 'h', then by_author's fields, then by_post's
+
+
+Page = tuple[dict[int, Snapshot], dict[int, Snapshot], dict[int, Snapshot]]
+
+
+async def load_page(redis: Redis, ids: list[int]) -> Page:
     """The posts of ``ids`` that exist, the posts they boost, and every account these name:
     one Redis call when all are cached (a Lua script; on a cluster, one call per kind)."""
+    page, _ = await load_page_with(redis, ids, None)
+    return page
+
+
+async def load_page_with(
+    redis: Redis, ids: list[int], fields: HashFields | None
+) -> tuple[Page, FieldsRead | None]:
+    """``load_page``, and in the same call ``fields`` of a hash over the posts found cached
+    (None on a cluster, or when there was nothing to read)."""
     if rediscluster.is_cluster(redis) or not ids or len(ids) > PAGE_SCRIPT_MAX:
         posts = await load_posts(redis, ids)
         originals = await load_posts(redis, _boosted(posts))
-        return posts, originals, await load_accounts(redis, _named(posts, originals))
-    args = [POST_KEY.format(""), ACCOUNT_KEY.format(""), *ids]
-    raw_posts, boosted, raw_originals, named, raw_accounts = await _LOAD_PAGE(redis, [], args)
+        return (posts, originals, await load_accounts(redis, _named(posts, originals))), None
+    wanted = ["", ""] if fields is None else [fields.key, _prefixes(fields)]
+    args = [POST_KEY.format(""), ACCOUNT_KEY.format(""), *wanted, *ids]
+    raw_posts, boosted, raw_originals, named, raw_accounts, *extra = await _LOAD_PAGE(
+        redis, [], args
+    )
     posts = _found(ids, raw_posts)
     if len(posts) < len(ids):  # misses: read them, then what they boost and name
         posts.update(await load_posts(redis, [i for i in ids if i not in posts]))
@@ -173,7 +224,15 @@ async def load_page(
     originals.update(await load_posts(redis, _boosted(posts) - originals.keys()))
     accounts = _found(named, raw_accounts)
     accounts.update(await load_accounts(redis, _named(posts, originals) - accounts.keys()))
-    return posts, originals, accounts
+    read = None
+    if extra:
+        authors, shown, values = extra
+        read = FieldsRead([int(a) for a in authors], [int(p) for p in shown], values)
+    return (posts, originals, accounts), read
+
+
+def _prefixes(fields: HashFields) -> str:
+    return ",".join(fields.by_author) + "|" + ",".join(fields.by_post)
 
 
 def _boosted(posts: dict[int, Snapshot]) -> set[int]:

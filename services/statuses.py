@@ -7,14 +7,14 @@ followers (and the mentioned), direct posts for the author and the mentioned.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
 from models.posts import Visibility
 from services import reads
-from services.postcache import Snapshot, load_page
+from services.postcache import Page, Snapshot, load_page
 
 # What one viewer ($1) has done to, and may see of, some posts ($2) by some authors ($3; None:
 # everyone it follows): one round trip.
@@ -54,10 +54,6 @@ class ViewerState:
             muted=self.muted | other.muted,
             blocked=self.blocked | other.blocked,
         )
-
-
-# A viewer's state over some posts and their authors: ``viewer_state``, or a cache of it.
-StateReader = Callable[[int | None, Iterable[int], Iterable[int]], Awaitable[ViewerState]]
 
 
 async def viewer_state(
@@ -123,7 +119,12 @@ async def load(redis: Redis, ids: Sequence[int]) -> Hydrated:
     """The posts of ``ids`` that exist, their boosted posts and every account they name, with
     no viewer and nothing filtered: ``hydrate`` applies a viewer's rules, ``is_visible`` one
     post's (the streaming API loads once and checks each subscriber)."""
-    posts, originals, accounts = await load_page(redis, list(ids))
+    return loaded_page(ids, await load_page(redis, list(ids)))
+
+
+def loaded_page(ids: Sequence[int], page: Page) -> Hydrated:
+    """``load``'s answer from what ``services.postcache.load_page`` read."""
+    posts, originals, accounts = page
     return Hydrated(
         posts=[posts[i] for i in ids if i in posts], originals=originals, accounts=accounts
     )
@@ -143,20 +144,24 @@ def is_visible(post: Snapshot, loaded: Hydrated, viewer: ViewerState, *, hide_mu
 
 
 async def hydrate(
-    redis: Redis,
-    viewer_id: int | None,
-    ids: Sequence[int],
-    *,
-    hide_muted: bool = False,
-    state_of: StateReader | None = None,
+    redis: Redis, viewer_id: int | None, ids: Sequence[int], *, hide_muted: bool = False
 ) -> Hydrated:
-    """Snapshots for ``ids`` that exist and that the viewer may see, in the same order;
-    ``state_of``: where the viewer's state is read (``viewer_state``, Postgres, unless told)."""
+    """Snapshots for ``ids`` that exist and that the viewer may see, in the same order (the
+    viewer's state from Postgres; services/viewer_cache has a local viewer's in Redis)."""
     loaded = await load(redis, ids)
+    viewer = await viewer_state(viewer_id, *judged(loaded))
+    return visible(loaded, viewer, hide_muted=hide_muted)
+
+
+def judged(loaded: Hydrated) -> tuple[list[int], set[int]]:
+    """The posts (and boosted posts) of ``loaded`` and their authors: what a viewer's state is
+    read over."""
     every = [*loaded.posts, *loaded.originals.values()]
-    viewer = await (state_of or viewer_state)(
-        viewer_id, [p["id"] for p in every], {p["author_id"] for p in every}
-    )
+    return [p["id"] for p in every], {p["author_id"] for p in every}
+
+
+def visible(loaded: Hydrated, viewer: ViewerState, *, hide_muted: bool) -> Hydrated:
+    """``loaded`` (``load``'s answer) with only the posts ``viewer`` sees, and its state."""
     loaded.posts = [p for p in loaded.posts if is_visible(p, loaded, viewer, hide_muted=hide_muted)]
     loaded.viewer = viewer
     return loaded

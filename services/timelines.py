@@ -34,6 +34,7 @@ from instance.config import Settings
 from models.ids import id_millis
 from services import author_feeds, feed_rules, id_ranges, reads, rediscluster, streams, viewer_cache
 from services.feed_rules import REBLOG_FALLOFF, Entry, Follower
+from services.lua import Lua
 from services.paging import Page, select_page
 from services.postcache import Snapshot
 from services.statuses import Hydrated, hydrate
@@ -502,6 +503,44 @@ class _Pushed:
     # judges nothing against, exactly as it treats one's own boosts).
     boosts: dict[int, int]
     big: list[tuple[int, bool]] | None  # the viewer's followed big authors (viewer_cache)
+    # Their feeds' range reads in the windows, ``big``'s order (None: not read yet).
+    feeds: list[list[bytes]] | None = None
+
+
+# KEYS: the viewer's timeline, its boosts hash, its viewer_cache hash. ARGV: the lease (TTL),
+# the big authors' two feed key templates ('%s' for the id), how many windows, then each
+# window's range_args. One call for what ``_read_pushed``'s pipeline reads (the ranges, the
+# boosts hash, the lease renewed, whether the timeline exists, the viewer's big authors), and
+# then those authors' feeds in the same windows, unfloored (author_feeds cuts them). Not on a
+# cluster: the feeds are on other slots.
+_READ_HOME = Lua(
+    id_ranges.LUA_RANGE
+    + """
+local windows = tonumber(ARGV[4])
+local function ranges(key, into)
+  for i = 0, windows - 1 do
+    local at = 5 + 4 * i
+    into[#into + 1] = range(key, ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3])
+  end
+  return into
+end
+local out = ranges(KEYS[1], {})
+out[#out + 1] = redis.call('HGETALL', KEYS[2])
+local exists = redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+local state = redis.call('HMGET', KEYS[3], 'h', 'big')
+local feeds = {}
+if exists == 1 and state[1] and state[2] then
+  for author, boosts in string.gmatch(state[2], '(%d+):(%d)') do
+    ranges(string.format(boosts == '1' and ARGV[2] or ARGV[3], author), feeds)
+  end
+end
+out[#out + 1] = exists
+out[#out + 1] = state
+out[#out + 1] = feeds
+return out
+"""
+)
 
 
 async def _read_pushed(
@@ -509,18 +548,30 @@ async def _read_pushed(
 ) -> _Pushed:
     """The pushed entries in the windows (rebuilding a missing timeline)."""
     key, boosts = home_key(viewer_id), boosts_key(viewer_id)
-    # One round trip for the common case, the timeline exists: renewing its lease answers
-    # whether it does (EXPIRE is 0 on a missing key).
-    async with redis.pipeline(transaction=False) as pipe:
+    feeds: list[list[bytes]] | None = None
+    if not rediscluster.is_cluster(redis):
+        # One call: the script also reads the big authors' feeds (else a second round trip).
+        args: list[Any] = [IDLE_SECONDS, *author_feeds.KEY_TEMPLATES, len(windows)]
         for window, count in windows:
-            id_ranges.queue_range(pipe, key, window, count)
-        pipe.hgetall(boosts)
-        pipe.expire(key, IDLE_SECONDS)
-        pipe.expire(boosts, IDLE_SECONDS)
-        viewer_cache.queue_big(pipe, viewer_id)
-        *raws, links, exists, _, big = await pipe.execute()
+            ascending, high, low, num = id_ranges.range_args(window, count)
+            args += [int(ascending), high, low, num]
+        keys = [key, boosts, viewer_cache.state_key(viewer_id)]
+        *raws, flat_links, exists, big, feeds = await _READ_HOME(redis, keys, args)
+        links = dict(zip(flat_links[::2], flat_links[1::2], strict=True))
+    else:
+        # One round trip for the common case, the timeline exists: renewing its lease answers
+        # whether it does (EXPIRE is 0 on a missing key).
+        async with redis.pipeline(transaction=False) as pipe:
+            for window, count in windows:
+                id_ranges.queue_range(pipe, key, window, count)
+            pipe.hgetall(boosts)
+            pipe.expire(key, IDLE_SECONDS)
+            pipe.expire(boosts, IDLE_SECONDS)
+            viewer_cache.queue_big(pipe, viewer_id)
+            *raws, links, exists, _, big = await pipe.execute()
     if not exists:
         await rebuild(redis, settings, viewer_id)
+        feeds = None
         async with redis.pipeline(transaction=False) as pipe:
             for window, count in windows:
                 id_ranges.queue_range(pipe, key, window, count)
@@ -531,7 +582,8 @@ async def _read_pushed(
         for (window, count), raw in zip(windows, raws, strict=True)
         for i in id_ranges.cut([int(m) for m in raw], window, count)
     ]
-    return _Pushed(pushed, _boosts_among(pushed, links), viewer_cache.big_from(big))
+    authors = viewer_cache.big_from(big)
+    return _Pushed(pushed, _boosts_among(pushed, links), authors, feeds if authors else None)
 
 
 def _boosts_among(ids: list[int], links: dict[bytes, bytes]) -> dict[int, int]:
@@ -550,7 +602,7 @@ async def _merge(
         [(window, limit)] = windows
         floor = _merge_floor(window, limit, pushed.ids)
         windows = [(Page(window.max_id, since_id=floor, limit=window.limit), limit)]
-    return await author_feeds.read(redis, big, windows)
+    return await author_feeds.read(redis, big, windows, pushed.feeds)
 
 
 def _merge_floor(window: Page, limit: int, pushed: list[int]) -> int | None:
@@ -593,10 +645,10 @@ def _first(page: Page, count: int) -> Page:
 async def read_home(redis: Redis, settings: Settings, viewer_id: int, page: Page) -> Hydrated:
     """A page of the home timeline, hydrated, without muted or blocked accounts' posts.
 
-    Round trips, all to Redis: the timeline's range with the viewer's followed big authors, the
-    big authors' latest posts (services/author_feeds; none when it follows no big author), the
-    snapshots of the page's posts and accounts, and the viewer's state over them
-    (services/viewer_cache). Postgres only fills what Redis misses.
+    Two Redis calls: the timeline's range with the viewer's followed big authors and their
+    latest posts (services/author_feeds; ``_READ_HOME``), then the snapshots of the page's posts
+    and accounts with the viewer's state over them (services/viewer_cache). On a cluster each
+    is two round trips. Postgres only fills what Redis misses.
     """
     count = page.limit + BATCH_SLACK
     windows = _windows(page, count)
@@ -630,17 +682,15 @@ async def hydrate_page(
     # Hydrated in slices nearest the page's end first: the newest, or the oldest for min_id.
     ordered = list(ids) if not page.ascending else list(reversed(ids))
     taken = min(page.limit, len(ordered))
-    state_of = partial(viewer_cache.state, redis)  # timelines' viewers are local accounts
-    hydrated = await hydrate(
-        redis, viewer_id, _newest_first(ordered[:taken], page), hide_muted=hide_muted,
-        state_of=state_of,
-    )  # fmt: skip
+    # Timelines' viewers are local accounts: their state is cached in Redis (viewer_cache).
+    if viewer_id is None:
+        hydrate_some = partial(hydrate, redis, None, hide_muted=hide_muted)
+    else:
+        hydrate_some = partial(viewer_cache.hydrate, redis, viewer_id, hide_muted=hide_muted)
+    hydrated = await hydrate_some(_newest_first(ordered[:taken], page))
     while len(hydrated.posts) < page.limit and taken < len(ordered):
         size = max(page.limit - len(hydrated.posts), BATCH_SLACK)
-        more = await hydrate(
-            redis, viewer_id, _newest_first(ordered[taken : taken + size], page),
-            hide_muted=hide_muted, state_of=state_of,
-        )  # fmt: skip
+        more = await hydrate_some(_newest_first(ordered[taken : taken + size], page))
         taken += size
         hydrated = _joined(hydrated, more, older=not page.ascending)
     return trim(hydrated, page)

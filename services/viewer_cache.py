@@ -7,7 +7,8 @@ the followed authors above the fan-out limit whose posts it merges. One Redis ha
 ``f:<account>`` (follows), ``m:<account>`` (mutes: expiry in ms, 0 for never), ``b:<account>``
 (blocks either way), ``l:<post>`` and ``r:<post>`` (likes, boosts) of posts newer than
 ``h``, the horizon, and ``big``, the followed big authors. A read takes only the fields of the
-posts and authors it shows (HMGET), and asks Postgres for likes and boosts older than the
+posts and authors it shows (HMGET; off a cluster, in the call that loads the page's snapshots,
+services/postcache), and asks Postgres for likes and boosts older than the
 horizon (a boost of an old post: rare in a timeline).
 
 Every write that changes one of these (services/follows, relationships, interactions,
@@ -31,7 +32,15 @@ from tortoise import connections
 from models.ids import SEQUENCE_BITS
 from services import streams
 from services.lua import Lua
-from services.statuses import ViewerState, viewer_state
+from services.postcache import FieldsRead, HashFields, load_page_with
+from services.statuses import (
+    Hydrated,
+    ViewerState,
+    judged,
+    loaded_page,
+    viewer_state,
+    visible,
+)
 
 STATE_KEY = "vs:{{{}}}"
 VERSION_KEY = "vs-ver:{{{}}}"
@@ -170,6 +179,22 @@ async def fill(redis: Redis, viewer_id: int, version: bytes | None) -> Cached:
     return cached
 
 
+_BY_AUTHOR = ("f:", "m:", "b:")
+_BY_POST = ("l:", "r:")
+
+
+async def hydrate(
+    redis: Redis, viewer_id: int, ids: Sequence[int], *, hide_muted: bool = False
+) -> Hydrated:
+    """``services.statuses.hydrate`` for a local viewer, its state from its hash: read in the
+    same Redis call as the page's snapshots (services/postcache), or on its own after it."""
+    fields = HashFields(state_key(viewer_id), _BY_AUTHOR, _BY_POST)
+    page, read = await load_page_with(redis, list(ids), fields)
+    loaded = loaded_page(ids, page)
+    viewer = await _state(redis, viewer_id, *judged(loaded), read)
+    return visible(loaded, viewer, hide_muted=hide_muted)
+
+
 async def state(
     redis: Redis, viewer_id: int | None, post_ids: Iterable[int], author_ids: Iterable[int]
 ) -> ViewerState:
@@ -178,8 +203,21 @@ async def state(
     ``author_ids``: what hydration checks."""
     if viewer_id is None:
         return ViewerState()
+    return await _state(redis, viewer_id, post_ids, author_ids, None)
+
+
+async def _state(
+    redis: Redis,
+    viewer_id: int,
+    post_ids: Iterable[int],
+    author_ids: Iterable[int],
+    read: FieldsRead | None,
+) -> ViewerState:
     posts, authors = list(set(post_ids)), list(set(author_ids))
-    cached = await _read(redis, viewer_id, posts, authors)
+    if read is not None and read.values[0] is not None and _covers(read, posts, authors):
+        cached = _parsed(read.values, read.posts, read.authors)
+    else:  # a cluster, a snapshot that missed the cache, or no hash yet
+        cached = await _read(redis, viewer_id, posts, authors)
     viewer = cached.viewer(viewer_id, posts, authors)
     old = [p for p in posts if p < cached.horizon]
     if not old:
@@ -190,19 +228,29 @@ async def state(
     )
 
 
+def _covers(read: FieldsRead, posts: Sequence[int], authors: Sequence[int]) -> bool:
+    return set(posts) <= set(read.posts) and set(authors) <= set(read.authors)
+
+
 async def _read(
     redis: Redis, viewer_id: int, posts: Sequence[int], authors: Sequence[int]
 ) -> Cached:
     """The hash's fields for these posts and authors; the whole state when it had to be filled."""
     names = ["h"]
-    for prefix in ("f", "m", "b"):
-        names += [f"{prefix}:{a}" for a in authors]
-    for prefix in ("l", "r"):
-        names += [f"{prefix}:{p}" for p in posts]
+    for prefix in _BY_AUTHOR:
+        names += [f"{prefix}{a}" for a in authors]
+    for prefix in _BY_POST:
+        names += [f"{prefix}{p}" for p in posts]
     values = await redis.hmget(state_key(viewer_id), names)
     if values[0] is None:
         return await refill(redis, viewer_id)
-    cached = Cached(horizon=int(values[0]))
+    return _parsed(values, posts, authors)
+
+
+def _parsed(values: list[bytes | None], posts: Sequence[int], authors: Sequence[int]) -> Cached:
+    """The hash's values named as ``_read`` names them: 'h', then ``_BY_AUTHOR``'s fields of
+    ``authors``, then ``_BY_POST``'s of ``posts``."""
+    cached = Cached(horizon=int(values[0]))  # type: ignore[arg-type]
     found = iter(values[1:])
     cached.following = {a for a in authors if next(found) is not None}
     cached.muted = {a: int(v) for a in authors if (v := next(found)) is not None}

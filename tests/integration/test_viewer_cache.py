@@ -84,6 +84,27 @@ async def test_what_a_viewer_does_shows_on_its_next_read(client, settings):
     assert flags(await home(client, token), post_id) is None, "a muted author's post shows"
 
 
+async def test_a_like_shows_whether_the_page_was_cached_whole_or_partly(client, settings):
+    """A like drops the post's snapshot (its count moved): the next read fills it and reads the
+    viewer's state on its own; the read after that takes the state with the cached snapshots,
+    in one call (services/postcache). Both must agree, for the liked post and its neighbour."""
+    _viewer, token = await member(settings, "viewer")
+    author, author_token = await member(settings, "author")
+    await ok(await client.post(f"/api/v1/accounts/{author.id}/follow", headers=bearer(token)))
+    older = await status(client, author_token, "older", settings)
+    liked = await status(client, author_token, "liked", settings)
+    await home(client, token)  # every snapshot cached
+    await ok(await client.post(f"/api/v1/statuses/{liked}/favourite", headers=bearer(token)))
+
+    refilled = await home(client, token)
+    cached = await home(client, token)
+
+    for page in (refilled, cached):
+        assert flags(page, liked) == (True, False)
+        assert flags(page, older) == (False, False)
+        assert next(s for s in page if s["id"] == liked)["favourites_count"] == 1
+
+
 async def test_a_boost_of_a_muted_or_blocked_authors_post_goes_at_the_next_read(client, settings):
     """The mute and the block take nothing out of the timeline (the boost is someone else's):
     the viewer's state hides it, so the cached one must change with them."""
