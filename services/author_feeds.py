@@ -163,8 +163,8 @@ async def read(
     """The entries of ``authors`` (id, wants their boosts) in each window (a page's bounds, and
     how many), at most that many in all per window, as a query with a LIMIT would give them;
     sets found missing are built first (from Postgres). ``ranges``: the sets' range reads,
-    already made (``authors``' order, each author's windows in turn), in windows with no lower
-    bound than these (the cut here applies it)."""
+    already made (``authors``' order, each author's windows in turn), in windows that reach at
+    least as low as these (the cut here applies their bounds)."""
     keys = {a: ALL_KEY.format(a) if boosts else ORIGINALS_KEY.format(a) for a, boosts in authors}
     if ranges is None:
         found = await _ranges(redis, keys, windows)

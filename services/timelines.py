@@ -503,24 +503,27 @@ class _Pushed:
     # judges nothing against, exactly as it treats one's own boosts).
     boosts: dict[int, int]
     big: list[tuple[int, bool]] | None  # the viewer's followed big authors (viewer_cache)
-    # Their feeds' range reads in the windows, ``big``'s order (None: not read yet).
+    # Their feeds' range reads in the windows, ``big``'s order (None: not read yet), from
+    # ``feeds_floor`` (a score; None: the windows' own lower bounds).
     feeds: list[list[bytes]] | None = None
+    feeds_floor: int | None = None
 
 
 # KEYS: the viewer's timeline, its boosts hash, its viewer_cache hash. ARGV: the lease (TTL),
-# the big authors' two feed key templates ('%s' for the id), how many windows, then each
-# window's range_args. One call for what ``_read_pushed``'s pipeline reads (the ranges, the
-# boosts hash, the lease renewed, whether the timeline exists, the viewer's big authors), and
-# then those authors' feeds in the same windows, unfloored (author_feeds cuts them). Not on a
-# cluster: the feeds are on other slots.
+# the big authors' two feed key templates ('%s' for the id), how many windows, the first
+# window's count when the merge floor applies (else 0), then each window's range_args. One call
+# for what ``_read_pushed``'s pipeline reads (the ranges, the boosts hash, the lease renewed,
+# whether the timeline exists, the viewer's big authors), and then those authors' feeds in the
+# same windows, down to the merge floor's score (``_merge`` checks it; author_feeds cuts them
+# exactly). Not on a cluster: the feeds are on other slots.
 _READ_HOME = Lua(
     id_ranges.LUA_RANGE
     + """
 local windows = tonumber(ARGV[4])
-local function ranges(key, into)
+local function ranges(key, into, low)
   for i = 0, windows - 1 do
-    local at = 5 + 4 * i
-    into[#into + 1] = range(key, ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3])
+    local at = 6 + 4 * i
+    into[#into + 1] = range(key, ARGV[at], ARGV[at + 1], low or ARGV[at + 2], ARGV[at + 3])
   end
   return into
 end
@@ -529,15 +532,25 @@ out[#out + 1] = redis.call('HGETALL', KEYS[2])
 local exists = redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[1])
 local state = redis.call('HMGET', KEYS[3], 'h', 'big')
+-- The merge floor (timelines._merge_floor), as a score: the oldest of the window's first
+-- ARGV[5] entries, when it has that many.
+local floor, seen = false, 0
+if tonumber(ARGV[5]) > 0 then
+  for _, member in ipairs(out[1]) do
+    if member ~= '0' then seen = seen + 1 end
+    if seen == tonumber(ARGV[5]) then floor = redis.call('ZSCORE', KEYS[1], member); break end
+  end
+end
 local feeds = {}
 if exists == 1 and state[1] and state[2] then
   for author, boosts in string.gmatch(state[2], '(%d+):(%d)') do
-    ranges(string.format(boosts == '1' and ARGV[2] or ARGV[3], author), feeds)
+    ranges(string.format(boosts == '1' and ARGV[2] or ARGV[3], author), feeds, floor)
   end
 end
 out[#out + 1] = exists
 out[#out + 1] = state
 out[#out + 1] = feeds
+out[#out + 1] = floor
 return out
 """
 )
@@ -549,15 +562,19 @@ async def _read_pushed(
     """The pushed entries in the windows (rebuilding a missing timeline)."""
     key, boosts = home_key(viewer_id), boosts_key(viewer_id)
     feeds: list[list[bytes]] | None = None
+    feeds_floor: int | None = None
     if not rediscluster.is_cluster(redis):
         # One call: the script also reads the big authors' feeds (else a second round trip).
-        args: list[Any] = [IDLE_SECONDS, *author_feeds.KEY_TEMPLATES, len(windows)]
+        # The merge floor applies to a newest-first page's one window (``_merge``).
+        floor_count = windows[0][1] if len(windows) == 1 else 0
+        args: list[Any] = [IDLE_SECONDS, *author_feeds.KEY_TEMPLATES, len(windows), floor_count]
         for window, count in windows:
             ascending, high, low, num = id_ranges.range_args(window, count)
             args += [int(ascending), high, low, num]
         keys = [key, boosts, viewer_cache.state_key(viewer_id)]
-        *raws, flat_links, exists, big, feeds = await _READ_HOME(redis, keys, args)
+        *raws, flat_links, exists, big, feeds, floor = await _READ_HOME(redis, keys, args)
         links = dict(zip(flat_links[::2], flat_links[1::2], strict=True))
+        feeds_floor = None if floor is None else int(float(floor))
     else:
         # One round trip for the common case, the timeline exists: renewing its lease answers
         # whether it does (EXPIRE is 0 on a missing key).
@@ -583,7 +600,9 @@ async def _read_pushed(
         for i in id_ranges.cut([int(m) for m in raw], window, count)
     ]
     authors = viewer_cache.big_from(big)
-    return _Pushed(pushed, _boosts_among(pushed, links), authors, feeds if authors else None)
+    if not authors:
+        feeds = None
+    return _Pushed(pushed, _boosts_among(pushed, links), authors, feeds, feeds_floor)
 
 
 def _boosts_among(ids: list[int], links: dict[bytes, bytes]) -> dict[int, int]:
@@ -598,11 +617,18 @@ async def _merge(
 ) -> author_feeds.Merged:
     """The followed big authors' entries in the windows (services/author_feeds), read down to
     ``_merge_floor`` for a newest-first page."""
+    ranges = pushed.feeds
     if len(windows) == 1:
         [(window, limit)] = windows
         floor = _merge_floor(window, limit, pushed.ids)
         windows = [(Page(window.max_id, since_id=floor, limit=window.limit), limit)]
-    return await author_feeds.read(redis, big, windows, pushed.feeds)
+        # The script's floor came from the widened range read: read again if it is above this
+        # one (a window bounded inside a millisecond), which would miss some of the feeds.
+        if pushed.feeds_floor is not None and (
+            floor is None or id_millis(floor) < pushed.feeds_floor
+        ):
+            ranges = None
+    return await author_feeds.read(redis, big, windows, ranges)
 
 
 def _merge_floor(window: Page, limit: int, pushed: list[int]) -> int | None:
