@@ -195,17 +195,6 @@ async def hydrate(
     return visible(loaded, viewer, hide_muted=hide_muted)
 
 
-async def state(
-    redis: Redis, viewer_id: int | None, post_ids: Iterable[int], author_ids: Iterable[int]
-) -> ViewerState:
-    """What ``services.statuses.viewer_state`` answers over these posts and authors, from the
-    viewer's hash (filled on a miss), except that mutes and blocks are only those of
-    ``author_ids``: what hydration checks."""
-    if viewer_id is None:
-        return ViewerState()
-    return await _state(redis, viewer_id, post_ids, author_ids, None)
-
-
 async def _state(
     redis: Redis,
     viewer_id: int,
@@ -213,6 +202,10 @@ async def _state(
     author_ids: Iterable[int],
     read: FieldsRead | None,
 ) -> ViewerState:
+    """What ``services.statuses.viewer_state`` answers over these posts and authors, from the
+    viewer's hash (``read``, when the page script took what they need; else read, and filled
+    on a miss), except that mutes and blocks are only those of ``author_ids``: what hydration
+    checks."""
     posts, authors = list(set(post_ids)), list(set(author_ids))
     if read is not None and read.values[0] is not None and _covers(read, posts, authors):
         cached = _parsed(read.values, read.posts, read.authors)
